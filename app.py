@@ -1,0 +1,114 @@
+"""Composition root: `create_app()` wires settings, database, accounts, pages and the three packages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session import SessionMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import competition.routes
+import competition.registration.routes
+import live.routes
+import scoring.routes
+from competition import notify
+from competition.auth import AuthMiddleware, CSRFUnlessBearerMiddleware, DatabaseSessionBackend, LoginThrottle
+from competition.config import STATIC_DIR, Settings, load_settings
+from competition.db import create_engine, session_factory
+from competition.models import BrowserSession, KeyValue
+from competition.web import LanguageMiddleware, SecurityHeadersMiddleware, exception_handlers, template_config
+from live.hub import Hub, channels_plugin
+
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrftoken"
+
+
+def _shared_store(settings: Settings, alchemy: SQLAlchemyAsyncConfig, namespace: str) -> Store:
+    """A store every worker sees: Redis when configured, else the database."""
+    if settings.redis_url:
+        return RedisStore.with_client(url=settings.redis_url, namespace=f"{settings.redis_prefix}:{namespace}")
+    return SQLAlchemyStore(config=alchemy, model=KeyValue, namespace=namespace)
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
+    """The Podium web application for `settings` (from the environment when not given)."""
+    settings = settings or load_settings()
+    engine = engine or create_engine(settings.database_url)
+    alchemy = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_dependency_key="db_session",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+    )
+    sessions = session_factory(engine)
+    session_config = ServerSideSessionConfig(
+        key="podium_session", secure=settings.https, httponly=True, samesite="lax", max_age=14 * 24 * 3600
+    )
+    session_backend = DatabaseSessionBackend(config=session_config, alchemy_config=alchemy, model=BrowserSession)
+    csrf_config = CSRFConfig(
+        secret=settings.secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_secure=settings.https,
+        cookie_samesite="strict",
+    )
+    throttle = LoginThrottle(
+        _shared_store(settings, alchemy, "login"), settings.login_failures_allowed, settings.login_failure_window_s
+    )
+    channels = channels_plugin(settings)
+    hub = Hub(channels)
+
+    def on_startup(app: Litestar) -> None:
+        notify.subscribe(hub)
+
+    def on_shutdown(app: Litestar) -> None:
+        notify.unsubscribe(hub)
+
+    return Litestar(
+        route_handlers=[
+            *competition.routes.route_handlers,
+            *competition.registration.routes.route_handlers,
+            *scoring.routes.route_handlers,
+            *live.routes.route_handlers,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+        ],
+        middleware=[
+            SecurityHeadersMiddleware,
+            DefineMiddleware(SessionMiddleware, backend=session_backend),
+            DefineMiddleware(AuthMiddleware, sessions=sessions),
+            LanguageMiddleware,
+            DefineMiddleware(CSRFUnlessBearerMiddleware, config=csrf_config),
+        ],
+        plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin(), channels],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "login_throttle": Provide(lambda: throttle, sync_to_thread=False),
+            "db_sessions": Provide(lambda: sessions, sync_to_thread=False),
+        },
+        template_config=template_config(),
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(title="Podium API", version="1", path="/schema"),
+        stores={"sessions": MemoryStore()},
+        request_max_body_size=settings.max_upload_bytes,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=settings.debug,
+        state=State({"settings": settings, "sessions": sessions}),
+    )
+
+
+__all__: list[Any] = ["create_app"]

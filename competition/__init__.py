@@ -1,0 +1,1 @@
+"""Competition: the event itself: who, what, where and when."""

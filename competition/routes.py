@@ -1,0 +1,135 @@
+"""Pages everybody meets first: home, log-in, log-out and the language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from competition.auth import SESSION_USER_KEY, LoginThrottle, authenticate, current_user
+from competition.config import LANGUAGES
+from competition.db import begin_write
+from competition.i18n import gettext as _
+from competition.models import Event, Expert, User
+from competition.web import LANGUAGE_COOKIE
+
+ONE_YEAR_S = 365 * 24 * 3600
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths are followed after log-in, never another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AccountController(Controller):
+    """Log-in, log-out and the language switch."""
+
+    @get("/login", name="login")
+    async def login_page(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:  # noqa: A002
+        return Template("login.html", context={"next": safe_next(next), "email": "", "error": None})
+
+    @post("/login", status_code=303)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        login_throttle: NamedDependency[LoginThrottle],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        email = (data.get("email") or "").strip()
+        address = client_address(request)
+        if await login_throttle.blocked(address, email):
+            raise HTTPException(
+                status_code=429, detail=_("Too many failed log-ins. Wait a few minutes and try again.")
+            )
+        user = await authenticate(db_session, email, data.get("password") or "")
+        if user is None:
+            await login_throttle.failed(address, email)
+            return Template(
+                "login.html",
+                context={"next": safe_next(data.get("next")), "email": email,
+                         "error": _("Wrong email or password.")},
+                status_code=400,
+            )
+        await login_throttle.succeeded(address, email)
+        request.clear_session()
+        request.set_session({SESSION_USER_KEY: user.id})
+        return Redirect(safe_next(data.get("next")), status_code=303)
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect("/login", status_code=303)
+
+    @post("/language", status_code=303)
+    async def choose_language(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        """Remembers the language for the user (when logged in) and in a cookie."""
+        language = data.get("language", "")
+        if language not in LANGUAGES:
+            raise HTTPException(status_code=400, detail=_("Unknown language."))
+        user = current_user(request)
+        if user is not None:
+            await begin_write(db_session)
+            stored = await db_session.get(User, user.id)
+            if stored is not None:
+                stored.language = language
+                await db_session.commit()
+        response = Redirect(safe_next(data.get("next")), status_code=303)
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=ONE_YEAR_S, samesite="lax", httponly=True)
+        return response
+
+
+@get("/", name="home")
+async def home(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Template:
+    """Events with their live boards; for experts also the skills they mark."""
+    user = current_user(request)
+    events = list(await db_session.scalars(select(Event).order_by(Event.starts.desc(), Event.code)))
+    expert_roles: list[Expert] = []
+    if user is not None:
+        expert_roles = list(
+            await db_session.scalars(
+                select(Expert).where(Expert.user_id == user.id).options(selectinload(Expert.skill))
+            )
+        )
+    return Template("home.html", context={"events": events, "expert_roles": expert_roles})
+
+
+@get("/healthz", name="health", exclude_from_auth=True, sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+route_handlers: list[Any] = [AccountController, home, health]
+dependencies: dict[str, Provide] = {}
+
+
+@get("/api/v1/me", name="api_me", tags=["accounts"])
+async def api_me(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who the caller is (bearer token or browser session)."""
+    user = current_user(request)
+    if user is None:
+        from litestar.exceptions import NotAuthorizedException
+
+        raise NotAuthorizedException(_("Missing or invalid credentials."))
+    return {"email": user.email, "name": user.name, "role": user.role, "language": user.language}
+
+
+route_handlers.append(api_me)

@@ -1,0 +1,199 @@
+"""The web layer shared by every package: templates with i18n, language choice, errors, security headers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from competition import i18n
+from competition.config import LANGUAGES, TEMPLATES_DIR
+from competition.errors import PodiumError
+from competition.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_COOKIE = "podium_lang"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+"""Everything comes from Podium itself (htmx is vendored); inline styles are allowed for SVG charts."""
+
+
+def template_environment(directory: Path = TEMPLATES_DIR) -> Environment:
+    """Jinja2 with autoescaping, i18n (`{{ _("…") }}` and `{% trans %}`) and local formats as filters."""
+    env = Environment(
+        loader=FileSystemLoader(directory),
+        autoescape=select_autoescape(["html", "svg", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["date"] = i18n.format_date
+    env.filters["datetime"] = i18n.format_datetime
+    env.filters["number"] = i18n.format_number
+    env.globals["languages"] = i18n.LANGUAGE_NAMES
+    env.globals["current_language"] = i18n.current_language.get
+    return env
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment()))
+
+
+class LanguageMiddleware:
+    """Chooses the language of each request: the user's choice, the language cookie, the browser, Latvian."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        user = scope.get("user")
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        cookie = _cookie(headers.get("cookie", ""), LANGUAGE_COOKIE)
+        query_language = _query_value(scope.get("query_string", b""), "lang")
+        language = i18n.pick_language(
+            [query_language, getattr(user, "language", None), cookie], headers.get("accept-language", "")
+        )
+        token = i18n.current_language.set(language)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.current_language.reset(token)
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _sep, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def _query_value(query: bytes, name: str) -> str | None:
+    for part in query.decode("latin-1").split("&"):
+        key, _sep, value = part.partition("=")
+        if key == name and value in LANGUAGES:
+            return value
+    return None
+
+
+class SecurityHeadersMiddleware:
+    """Adds Content-Security-Policy, X-Content-Type-Options, Referrer-Policy and X-Frame-Options."""
+
+    HEADERS = (
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _value in message.get("headers", [])}
+                extra = [(n, v) for n, v in self.HEADERS if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    # Errors raised before the middleware ran (an unknown path) reach here without a user in scope.
+    request.scope.setdefault("user", None)  # type: ignore[typeddict-item]
+    return request.url.path.startswith("/api/")
+
+
+def _detail(exc: Exception) -> str:
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        parts = []
+        for item in exc.extra:
+            if isinstance(item, dict):
+                where = item.get("key") or item.get("source") or ""
+                parts.append(f"{where}: {item.get('message', '')}".strip(": "))
+        return "; ".join(parts) or str(exc.detail)
+    if isinstance(exc, HTTPException):
+        return str(exc.detail)
+    return _("Something went wrong on the server.")
+
+
+def api_error(status: int, detail: str) -> Response[dict[str, str]]:
+    return Response({"detail": detail}, status_code=status, media_type="application/json")
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """JSON `{"detail": …}` for the API; for pages a log-in redirect (401) or an error page."""
+    status = exc.status_code
+    if isinstance(exc, ValidationException) and is_api(request):
+        status = 422
+    if is_api(request) or request.headers.get("accept", "").startswith("application/json"):
+        return api_error(status, _detail(exc))
+    if isinstance(exc, NotAuthorizedException):
+        return Redirect(f"/login?next={request.url.path}")
+    if request.headers.get("hx-request") and isinstance(exc, PermissionDeniedException):
+        return Response(_detail(exc), status_code=status, media_type="text/plain")
+    return Template(
+        template_name="error.html",
+        context={"status": status, "detail": _detail(exc)},
+        status_code=status,
+    )
+
+
+def handle_podium_error(request: Request[Any, Any, Any], exc: PodiumError) -> Response[Any]:
+    """A refusal a user caused: JSON for the API, the message on a page (or as text for htmx)."""
+    if is_api(request) or request.headers.get("accept", "").startswith("application/json"):
+        return api_error(exc.status_code, exc.message)
+    if request.headers.get("hx-request"):
+        return Response(exc.message, status_code=exc.status_code, media_type="text/plain")
+    return Template(
+        template_name="error.html",
+        context={"status": exc.status_code, "detail": exc.message, "problems": exc.problems},
+        status_code=exc.status_code,
+    )
+
+
+def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_api(request):
+        return api_error(HTTP_500_INTERNAL_SERVER_ERROR, _detail(exc))
+    return Template(
+        template_name="error.html",
+        context={"status": 500, "detail": _detail(exc)},
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+exception_handlers: dict[Any, Any] = {
+    PodiumError: handle_podium_error,
+    HTTPException: handle_http_exception,
+    HTTP_500_INTERNAL_SERVER_ERROR: handle_server_error,
+}

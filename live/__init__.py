@@ -1,0 +1,1 @@
+"""Live: what visitors see on phones, the big screen and at the ceremony."""

@@ -1,0 +1,1 @@
+"""Scoring: WorldSkills marking schemes, marks, sign-off and results."""

@@ -1,0 +1,15 @@
+"""Scoring's `podium` commands (schemes, marks, results), added to the command through an entry point."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add scoring's commands to `podium` (see `[project.entry-points."podium.commands"]`)."""
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+COMMANDS: list[click.Command] = []
+"""Each feature module appends its commands here (import-scheme, import-marks, results, export-results)."""
