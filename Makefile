@@ -30,6 +30,8 @@ run: install
 
 ## test: set up with the test extras and run every test (unit, integration on SQLite and PostgreSQL, browser)
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 ## test-fast: everything but the browser and slow tests

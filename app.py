@@ -25,8 +25,8 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import competition.routes
 import competition.registration.routes
+import competition.routes
 import live.routes
 import scoring.routes
 from competition import notify

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -57,6 +58,16 @@ def translations(language: str) -> NullTranslations:
     return merged or NullTranslations()
 
 
+@contextmanager
+def language(code: str) -> Iterator[None]:
+    """Messages and formats in language `code` inside the block (commands, tests, rendering for a viewer)."""
+    token = current_language.set(code)
+    try:
+        yield
+    finally:
+        current_language.reset(token)
+
+
 def gettext(message: str, **values: Any) -> str:
     """`message` in the current language; `%(name)s` placeholders filled from `values`."""
     text = translations(current_language.get()).gettext(message)
@@ -93,14 +104,14 @@ def _locale() -> Locale:
     return Locale.parse({"lv": "lv_LV", "en": "en_GB"}.get(current_language.get(), "lv_LV"))
 
 
-def format_date(value: dt.date | None, format: str = "medium") -> str:  # noqa: A002
+def format_date(value: dt.date | None, format: str = "medium") -> str:
     """A date in the current language's local format (e.g. '2023. gada 7. febr.' or '7 Feb 2023')."""
     if value is None:
         return ""
     return babel_format_date(value, format=format, locale=_locale())
 
 
-def format_datetime(value: dt.datetime | None, format: str = "short") -> str:  # noqa: A002
+def format_datetime(value: dt.datetime | None, format: str = "short") -> str:
     if value is None:
         return ""
     return babel_format_datetime(value, format=format, locale=_locale(), tzinfo=None)

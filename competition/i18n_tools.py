@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-import sys
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -10,8 +10,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from competition.auth import SESSION_USER_KEY, LoginThrottle, authenticate, current_user
 from competition.config import LANGUAGES
@@ -38,7 +38,7 @@ class AccountController(Controller):
     """Log-in, log-out and the language switch."""
 
     @get("/login", name="login")
-    async def login_page(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:  # noqa: A002
+    async def login_page(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
         return Template("login.html", context={"next": safe_next(next), "email": "", "error": None})
 
     @post("/login", status_code=303)

@@ -8,13 +8,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
@@ -129,7 +129,7 @@ class SecurityHeadersMiddleware:
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
     # Errors raised before the middleware ran (an unknown path) reach here without a user in scope.
-    request.scope.setdefault("user", None)  # type: ignore[typeddict-item]
+    request.scope.setdefault("user", None)
     return request.url.path.startswith("/api/")
 
 

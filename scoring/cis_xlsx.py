@@ -19,8 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
@@ -33,6 +32,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from competition.i18n import gettext as _
 from scoring.scheme_data import (
     CALCULATIONS_SHEET,
     PASS_FAIL,
@@ -48,10 +48,8 @@ from scoring.scheme_data import (
     Section,
     SubCriterionData,
     Summary,
-    _,
     aspect_label,
     at_row,
-    format_mark,
     validate,
 )
 
@@ -967,8 +965,8 @@ def write_marks_template(
     _write_aspect_guide(workbook.create_sheet("Aspects"), scheme)
     people = workbook.create_sheet("Competitors")
     people.append(["Competitor", "Name"])
-    for competitor in competitors:
-        people.append(list(competitor))
+    for person in competitors:
+        people.append(list(person))
     _style_header(people, 2)
     return _save(workbook)
 

@@ -29,7 +29,7 @@ class AspectKind(StrEnum):
 
 
 class Calculation(StrEnum):
-    PASS_FAIL = "pass_fail"
+    PASS_FAIL = "pass_fail"  # noqa: S105 - a calculation type, not a password
     DEDUCTION = "deduction"
     NUMBER_COMPLETED = "number_completed"
     CHOICE = "choice"

@@ -14,8 +14,10 @@ from decimal import Decimal
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from competition.errors import Conflict, Invalid, NotFound
+from competition.i18n import gettext as _
 from competition.models import AuditRecord, Event, Skill, Stage, User
 from competition.notify import Change, on_commit
 from scoring import scheme_data
@@ -34,11 +36,7 @@ from scoring.models import (
 from scoring.scheme_data import SchemeData
 
 
-def _(message: str) -> str:
-    return message
-
-
-def full_scheme_query() -> object:
+def full_scheme_query() -> tuple[ExecutableOption, ...]:
     """Load options that bring a scheme with its sections, criteria, sub-criteria and aspects."""
     return (
         selectinload(MarkingScheme.sections),
@@ -54,7 +52,7 @@ async def find_scheme(session: AsyncSession, skill: Skill, stage: Stage) -> Mark
     query = (
         select(MarkingScheme)
         .where(MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id)
-        .options(*full_scheme_query())  # type: ignore[arg-type]
+        .options(*full_scheme_query())
     )
     return (await session.scalars(query)).one_or_none()
 
@@ -152,21 +150,24 @@ def _add_parts(session: AsyncSession, scheme: MarkingScheme, data: SchemeData) -
             StandardsSection(scheme_id=scheme.id, number=section.number, name=section.name, weighting=section.weighting)
         )
     criteria: dict[str, Criterion] = {}
-    for position, item in enumerate(data.criteria, start=1):
-        criterion = Criterion(scheme=scheme, code=item.code, name=item.name, mark=item.mark, position=position)
-        criteria[item.code] = criterion
-        session.add(criterion)
-    subs: dict[str, SubCriterion] = {}
-    for position, item in enumerate(data.sub_criteria, start=1):
-        sub = SubCriterion(
-            scheme_id=scheme.id,
-            criterion=criteria[item.criterion],
-            code=item.code,
-            name=item.name,
-            day=item.day,
+    for position, criterion_data in enumerate(data.criteria, start=1):
+        criterion = Criterion(
+            scheme=scheme, code=criterion_data.code, name=criterion_data.name, mark=criterion_data.mark,
             position=position,
         )
-        subs[item.code] = sub
+        criteria[criterion_data.code] = criterion
+        session.add(criterion)
+    subs: dict[str, SubCriterion] = {}
+    for position, sub_data in enumerate(data.sub_criteria, start=1):
+        sub = SubCriterion(
+            scheme_id=scheme.id,
+            criterion=criteria[sub_data.criterion],
+            code=sub_data.code,
+            name=sub_data.name,
+            day=sub_data.day,
+            position=position,
+        )
+        subs[sub_data.code] = sub
         session.add(sub)
     positions: dict[str, int] = {}
     for item in data.aspects:

@@ -29,11 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-
-def _(message: str) -> str:
-    """Translation marker: Babel extracts the literal, a later i18n module will translate it."""
-    return message
-
+from competition.i18n import gettext as _
 
 SCHEME_SHEET = "CIS Marking Scheme Import"
 CALCULATIONS_SHEET = "Calculations"

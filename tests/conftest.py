@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import shutil
 import uuid
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import create_app
+from competition import i18n
 from competition.config import Settings
 from competition.db import create_engine, metadata, session_factory
 from competition.migrate import upgrade_database
@@ -125,3 +127,10 @@ def shared_data(name: str) -> Path:
     path = SHARED_DATA / name
     assert path.exists(), f"{path} is missing: CI clones the repository with ../shared beside it"
     return path
+
+
+@pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages read outside a request in English (the source language) instead of the default Latvian.
+    Use it with `pytestmark = pytest.mark.usefixtures("english")`."""
+    monkeypatch.setattr(i18n, "current_language", contextvars.ContextVar("podium_language", default="en"))

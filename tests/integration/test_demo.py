@@ -17,7 +17,6 @@ from competition.cli import main
 from competition.models import Competitor, Event, Expert, ExpertRole, Institution, Sector, Skill, Stage, User
 from competition.registration import demo
 from competition.registration.demo import DEMO_ORGANISER, DEMO_PASSWORD, load_demo
-from tests.unit.languages import english  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -25,7 +25,6 @@ from competition.models import (
 from competition.registration.workbook import import_event_workbook
 from tests.helpers import build_world
 from tests.unit.event_workbooks import Sheets, good_sheets, workbook_bytes
-from tests.unit.languages import english  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -25,7 +25,6 @@ from competition.registration.records import (
     read_record,
 )
 from tests.helpers import World, build_world
-from tests.unit.languages import english  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -16,6 +16,8 @@ from scoring.scheme import get_scheme, save_scheme, scheme_data_of
 from scoring.scheme_data import SchemeData
 from tests.helpers import SCHEMES, add_scheme, build_world
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.mark.parametrize("file", sorted(p.name for p in SCHEMES.glob("*.xlsx")))
 async def test_a_saved_scheme_reads_back_as_the_same_data(session: AsyncSession, file: str) -> None:

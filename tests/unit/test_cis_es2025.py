@@ -17,8 +17,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from competition import i18n
 from scoring.cis_xlsx import ReadResult, read_scheme, write_scheme
 from scoring.scheme_data import Calculation, Choice, SchemeData, usable_for_marking
+
+pytestmark = pytest.mark.usefixtures("english")
 
 D = Decimal
 ES2025 = (
@@ -29,7 +32,8 @@ ES2025 = (
 
 @pytest.fixture(scope="module")
 def result() -> ReadResult:
-    return read_scheme(ES2025)
+    with i18n.language("en"):
+        return read_scheme(ES2025)
 
 
 @pytest.fixture(scope="module")

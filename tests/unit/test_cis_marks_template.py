@@ -9,6 +9,8 @@ import pytest
 from scoring.cis_xlsx import write_marks_template
 from tests.unit.test_scheme_validation import tidy_scheme
 
+pytestmark = pytest.mark.usefixtures("english")
+
 COMPETITORS = [("C01", "Anna Bērziņa"), ("C02", "Jānis Kalniņš")]
 
 

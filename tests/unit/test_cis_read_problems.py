@@ -15,6 +15,8 @@ from scoring.cis_xlsx import ReadResult, read_scheme, write_scheme
 from scoring.scheme_data import SchemeData
 from tests.unit.test_scheme_validation import tidy_scheme
 
+pytestmark = pytest.mark.usefixtures("english")
+
 SHEET = "CIS Marking Scheme Import"
 
 

@@ -20,6 +20,8 @@ from scoring.scheme_data import (
     validate,
 )
 
+pytestmark = pytest.mark.usefixtures("english")
+
 D = Decimal
 
 DESCRIPTORS = (

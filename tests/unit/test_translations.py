@@ -29,3 +29,12 @@ def test_browser_preference_is_used_when_nothing_was_chosen() -> None:
     assert i18n.pick_language([None, None], "en-GB,en;q=0.9") == "en"
     assert i18n.pick_language([None], "de-DE") == "lv"
     assert i18n.pick_language(["en", "lv"], "lv") == "en"
+
+
+def test_scheme_problems_are_told_in_the_language_of_the_reader() -> None:
+    from scoring.cis_xlsx import read_scheme
+
+    with i18n.language("lv"):
+        assert read_scheme(b"not a workbook").problems[0].message == "Fails nav xlsx darbgrāmata."
+    with i18n.language("en"):
+        assert read_scheme(b"not a workbook").problems[0].message == "The file is not an xlsx workbook."
