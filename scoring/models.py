@@ -47,6 +47,9 @@ class MarkingScheme(AuditedBase):
     judges: Mapped[int] = mapped_column(Integer, default=3)
     """How many judges score each judgement aspect (3-5)."""
     source_filename: Mapped[str] = mapped_column(String(300), default="")
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Counts the changes of the stage's marks and forms (`scoring.marks.bump_revision`): whatever was
+    computed from them at an older revision is stale."""
 
     skill: Mapped[Skill] = relationship()
     stage: Mapped[Stage] = relationship()

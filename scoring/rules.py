@@ -17,7 +17,7 @@ from decimal import (
     localcontext,
 )
 from itertools import pairwise
-from typing import Literal, TypeVar
+from typing import Final, Literal, TypeVar
 
 # Divisions and square roots run in this context, whatever the caller's thread has set.
 _ARITHMETIC = Context(prec=28, rounding=ROUND_HALF_EVEN)
@@ -74,6 +74,32 @@ def judgement_mark(max_mark: Decimal, scores: Sequence[int]) -> Decimal:
 def judgement_spread_ok(scores: Sequence[int], max_spread: int = 1) -> bool:
     """The judgement rule: one aspect's scores for one competitor differ by at most `max_spread`."""
     return not scores or max(scores) - min(scores) <= max_spread
+
+
+AspectStatus = Literal["missing", "waiting", "disagreement", "saved"]
+MISSING: Final = "missing"
+WAITING: Final = "waiting"
+DISAGREEMENT: Final = "disagreement"
+SAVED: Final = "saved"
+"""Where one aspect of one competitor stands: nothing recorded; some judges still to score (no mark
+yet, and no judge sees the others' scores); judges' scores break the judgement rule (no mark, to be
+re-scored); or marked."""
+
+
+def judgement_status(
+    max_mark: Decimal, scores: Sequence[int], judges: int = 3, max_spread: int = 1
+) -> tuple[AspectStatus, Decimal | None]:
+    """A judgement aspect's status and mark from the scores of the distinct judges so far.
+
+    Complete once `judges` judges have scored (a larger team's extra scores count too); then the
+    judgement rule decides between `disagreement` (no mark) and `saved` with `judgement_mark`."""
+    if not scores:
+        return MISSING, None
+    if len(scores) < judges:
+        return WAITING, None
+    if not judgement_spread_ok(scores, max_spread):
+        return DISAGREEMENT, None
+    return SAVED, judgement_mark(max_mark, scores)
 
 
 # ---------------------------------------------------------------------------------------------

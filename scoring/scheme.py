@@ -8,7 +8,6 @@ for the pure rules).
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from sqlalchemy import exists, select
@@ -16,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
+from competition import audit
 from competition.errors import Conflict, Invalid, NotFound
 from competition.i18n import gettext as _
-from competition.models import AuditRecord, Event, Skill, Stage, User
+from competition.models import Event, Skill, Stage, User
 from competition.notify import Change, on_commit
 from scoring import scheme_data
 from scoring.models import (
@@ -116,26 +116,21 @@ async def save_scheme(
     session.add(scheme)
     await session.flush()
     _add_parts(session, scheme, data)
-    session.add(
-        AuditRecord(
-            user_id=actor.id if actor is not None else None,
-            actor=actor.email if actor is not None else "command line",
-            event_id=stage.event_id,
-            skill_id=skill.id,
-            stage_id=stage.id,
-            subject=f"scheme {skill.code}",
-            action="scheme_replaced" if old is not None else "scheme_imported",
-            new_value=json.dumps(
-                {
-                    "title": data.title,
-                    "status": status.value,
-                    "source": source_filename,
-                    "aspects": len(data.aspects),
-                    "summary": str(data.summary()),
-                },
-                ensure_ascii=False,
-            ),
-        )
+    audit.record(
+        session,
+        actor,
+        "scheme_replaced" if old is not None else "scheme_imported",
+        f"scheme {skill.code}",
+        event_id=stage.event_id,
+        skill_id=skill.id,
+        stage_id=stage.id,
+        new={
+            "title": data.title,
+            "status": status.value,
+            "source": source_filename,
+            "aspects": len(data.aspects),
+            "summary": str(data.summary()),
+        },
     )
     await session.flush()
     event_code = await session.scalar(select(Event.code).where(Event.id == stage.event_id))

@@ -8,7 +8,6 @@ for an unknown code, `Conflict` for deleting something still in use.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -17,13 +16,14 @@ from sqlalchemy import ColumnElement, Select, column, delete, func, select, tabl
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from competition import audit as audit_trail
 from competition import notify
+from competition.audit import Actor
 from competition.auth import find_user_by_email, hash_password
 from competition.db import begin_write
 from competition.errors import Conflict, NotFound
 from competition.i18n import gettext as _
 from competition.models import (
-    AuditRecord,
     Competitor,
     Event,
     Expert,
@@ -49,8 +49,6 @@ from competition.registration.records import (
     ends_before_start,
 )
 
-Actor = User | None
-"""Who makes a change: a logged-in user, or None for the command line."""
 M = TypeVar("M")
 RESERVED_EVENT_CODES = frozenset({"import"})
 """Codes that would hide a page under /events/."""
@@ -66,10 +64,6 @@ _marking_scheme = table("marking_scheme", column("skill_id"), column("stage_id")
 # --- shared steps --------------------------------------------------------------------------------
 
 
-def actor_name(actor: Actor) -> str:
-    return actor.email if actor is not None else "command line"
-
-
 def audit(
     session: AsyncSession,
     actor: Actor,
@@ -81,16 +75,8 @@ def audit(
     new: dict[str, Any] | None = None,
 ) -> None:
     """Add the audit record of a registration change (in the change's transaction)."""
-    session.add(
-        AuditRecord(
-            user_id=actor.id if actor is not None else None,
-            actor=actor_name(actor),
-            event_id=event.id if event is not None else None,
-            subject=subject[:64],
-            action=action,
-            old_value=json.dumps(old, default=str, ensure_ascii=False) if old is not None else None,
-            new_value=json.dumps(new, default=str, ensure_ascii=False) if new is not None else None,
-        )
+    audit_trail.record(
+        session, actor, action, subject, event_id=event.id if event is not None else None, old=old, new=new
     )
 
 

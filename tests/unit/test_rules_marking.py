@@ -4,6 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from scoring import rules
 from scoring.rules import (
     AspectMark,
     Choice,
@@ -315,3 +316,17 @@ def test_totals_are_exact_sums_of_aspect_marks() -> None:
 
 def test_totals_of_no_marks_are_0() -> None:
     assert totals([]).raw == D("0")
+
+
+def test_a_judgement_waits_until_every_judge_has_scored() -> None:
+    assert rules.judgement_status(D(1), [], judges=3) == ("missing", None)
+    assert rules.judgement_status(D(1), [2, 3], judges=3) == ("waiting", None)
+
+
+def test_a_judgement_beyond_the_spread_is_a_disagreement_without_a_mark() -> None:
+    assert rules.judgement_status(D(1), [0, 2, 1], judges=3, max_spread=1) == ("disagreement", None)
+    assert rules.judgement_status(D(1), [0, 2, 1], judges=3, max_spread=2) == ("saved", D("0.33"))
+
+
+def test_a_larger_team_counts_every_score() -> None:
+    assert rules.judgement_status(D(3), [2, 2, 3, 3], judges=3) == ("saved", D("2.50"))

@@ -1,0 +1,385 @@
+"""A stage's marks as plain data: every competitor's aspect marks, forms and progress, read in a few queries.
+
+Marking (form status after a save, what a tablet may see), results (totals of locked forms) and the
+live board (progress) all read marks through `load_stage_marks`, so that each status and mark is
+computed one way only, by `rules`. The loader uses plain column queries (no ORM objects per mark):
+a skill of 40 competitors × 250 aspects × 3 judges is 30,000 scores.
+
+`bump_revision` is called by every change of marks or forms in its transaction: a stage's
+`MarkingScheme.revision` then says whether anything computed from its marks is still current, on
+every worker (results are cached by it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from competition.models import Competitor, Event, Institution, Skill, StageEntry
+from scoring import rules
+from scoring.models import (
+    Aspect,
+    AspectKind,
+    ChoiceOption,
+    Criterion,
+    Form,
+    JudgeScore,
+    MarkingScheme,
+    Measurement,
+    SchemeStatus,
+    SubCriterion,
+)
+from scoring.rules import AspectStatus
+
+
+@dataclass(frozen=True)
+class AspectRule:
+    """What marking one aspect needs to know: where it counts and how its mark is computed."""
+
+    id: int
+    code: str
+    sub_criterion: str
+    criterion: str
+    section: int | None
+    kind: str
+    max_mark: Decimal
+    calculation: str | None = None
+    possible: int | None = None
+    choices: tuple[rules.Choice, ...] = ()
+
+    @property
+    def is_judgement(self) -> bool:
+        return self.kind == AspectKind.JUDGEMENT
+
+
+@dataclass(frozen=True)
+class AspectState:
+    """One aspect of one competitor: its status, its mark once there is one, and what was recorded.
+
+    `scores` are the judges' scores by expert id (J aspects); `value` and `reason` the measurement (M)."""
+
+    aspect: str
+    status: AspectStatus
+    mark: Decimal | None = None
+    scores: Mapping[int, int] = field(default_factory=dict)
+    value: Decimal | None = None
+    reason: str = ""
+    expert_id: int | None = None
+    """Who recorded the measurement (M aspects)."""
+
+    @property
+    def entered(self) -> bool:
+        return self.status == rules.SAVED
+
+
+def judged(rule: AspectRule, scores: Mapping[int, int], judges: int, max_spread: int) -> AspectState:
+    """The state of a judgement aspect from the judges' scores so far (by expert id)."""
+    status, mark = rules.judgement_status(rule.max_mark, list(scores.values()), judges, max_spread)
+    return AspectState(rule.code, status, mark, scores=dict(scores))
+
+
+def measured(rule: AspectRule, value: Decimal | None, reason: str = "", expert_id: int | None = None) -> AspectState:
+    """The state of a measurement aspect from its recorded value (None: not recorded yet)."""
+    if value is None:
+        return AspectState(rule.code, rules.MISSING)
+    mark = rules.measurement_mark(
+        rule.max_mark,
+        rule.calculation or "pass_fail",
+        int(value) if rule.calculation in ("pass_fail", "number_completed", "choice") else value,
+        possible=rule.possible,
+        choices=rule.choices,
+    )
+    return AspectState(rule.code, rules.SAVED, mark, value=value, reason=reason, expert_id=expert_id)
+
+
+@dataclass(frozen=True)
+class CompetitorEntry:
+    """A competitor taking part in the stage, with the institution that decides conflicts of interest."""
+
+    id: int
+    code: str
+    name: str
+    institution_id: int
+    institution: str
+    institution_name: str
+
+
+@dataclass(frozen=True)
+class FormState:
+    """A marking form: one sub-criterion for one competitor, its aspects in scheme order."""
+
+    sub_criterion: str
+    competitor: str
+    aspects: tuple[AspectState, ...]
+    locked: bool
+
+    @property
+    def complete(self) -> bool:
+        return all(state.entered for state in self.aspects)
+
+    @property
+    def missing(self) -> list[str]:
+        """Codes of the aspects without a mark (not scored by every judge, in disagreement, not recorded)."""
+        return [state.aspect for state in self.aspects if not state.entered]
+
+    def count(self, status: AspectStatus) -> int:
+        return sum(1 for state in self.aspects if state.status == status)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far marking has come: aspect marks entered and forms locked, out of how many."""
+
+    marks_entered: int = 0
+    marks_total: int = 0
+    forms_locked: int = 0
+    forms_total: int = 0
+
+    def __add__(self, other: Progress) -> Progress:
+        return Progress(
+            self.marks_entered + other.marks_entered,
+            self.marks_total + other.marks_total,
+            self.forms_locked + other.forms_locked,
+            self.forms_total + other.forms_total,
+        )
+
+    @property
+    def marks_share(self) -> Decimal:
+        return _share(self.marks_entered, self.marks_total)
+
+    @property
+    def forms_share(self) -> Decimal:
+        return _share(self.forms_locked, self.forms_total)
+
+
+def _share(part: int, whole: int) -> Decimal:
+    return Decimal(part) / Decimal(whole) if whole else Decimal(0)
+
+
+@dataclass(frozen=True)
+class SubCriterionInfo:
+    id: int
+    code: str
+    name: str
+    criterion: str
+    day: str | None
+
+
+@dataclass
+class StageMarks:
+    """Everything recorded for one skill in one stage, against its marking scheme."""
+
+    scheme_id: int
+    revision: int
+    ready: bool
+    """Whether the scheme may be marked (it totals 100 and has no errors)."""
+    judges: int
+    max_spread: int
+    aspects: tuple[AspectRule, ...]
+    sub_criteria: tuple[SubCriterionInfo, ...]
+    competitors: tuple[CompetitorEntry, ...]
+    states: dict[tuple[str, str], AspectState]
+    """(competitor code, aspect code) → state; aspects without a record are absent (missing)."""
+    locked: set[tuple[str, str]]
+    """(competitor code, sub-criterion code) of the locked forms."""
+
+    def state(self, competitor: str, aspect: str) -> AspectState:
+        return self.states.get((competitor, aspect)) or AspectState(aspect, rules.MISSING)
+
+    def aspects_of(self, sub_criterion: str) -> list[AspectRule]:
+        return [rule for rule in self.aspects if rule.sub_criterion == sub_criterion]
+
+    def form(self, competitor: str, sub_criterion: str) -> FormState:
+        return FormState(
+            sub_criterion,
+            competitor,
+            tuple(self.state(competitor, rule.code) for rule in self.aspects_of(sub_criterion)),
+            (competitor, sub_criterion) in self.locked,
+        )
+
+    def forms(self, competitor: str) -> list[FormState]:
+        return [self.form(competitor, sub.code) for sub in self.sub_criteria]
+
+    def all_locked(self, competitor: str) -> bool:
+        """Whether every form of the competitor is locked: only then do they count in the results."""
+        return bool(self.sub_criteria) and all((competitor, sub.code) in self.locked for sub in self.sub_criteria)
+
+    def aspect_marks(self, competitor: str) -> list[rules.AspectMark]:
+        """The competitor's aspect marks so far, ready for `rules.totals`."""
+        marks = []
+        for rule in self.aspects:
+            state = self.states.get((competitor, rule.code))
+            if state is not None and state.mark is not None:
+                marks.append(rules.AspectMark(rule.code, rule.criterion, rule.sub_criterion, rule.section, state.mark))
+        return marks
+
+    def progress(self, competitors: Iterable[str] | None = None) -> Progress:
+        codes = [c.code for c in self.competitors] if competitors is None else list(competitors)
+        entered = sum(1 for code in codes for rule in self.aspects if self.state(code, rule.code).entered)
+        locked = sum(1 for code in codes for sub in self.sub_criteria if (code, sub.code) in self.locked)
+        return Progress(entered, len(codes) * len(self.aspects), locked, len(codes) * len(self.sub_criteria))
+
+
+# --- reading from the database -------------------------------------------------------------------
+
+
+async def stage_competitors(
+    session: AsyncSession, skill_id: int, stage_id: int, competitor_ids: Iterable[int] | None = None
+) -> list[CompetitorEntry]:
+    """The skill's competitors taking part in the stage (registered there, or advanced to it), by code."""
+    query = (
+        select(
+            Competitor.id,
+            Competitor.code,
+            Competitor.first_name,
+            Competitor.last_name,
+            Institution.id,
+            Institution.code,
+            Institution.name,
+        )
+        .join(StageEntry, StageEntry.competitor_id == Competitor.id)
+        .join(Institution, Institution.id == Competitor.institution_id)
+        .where(Competitor.skill_id == skill_id, StageEntry.stage_id == stage_id)
+        .order_by(Competitor.code)
+    )
+    if competitor_ids is not None:
+        query = query.where(Competitor.id.in_(list(competitor_ids)))
+    rows = await session.execute(query)
+    return [
+        CompetitorEntry(id, code, f"{first} {last}", institution_id, institution, institution_name)
+        for id, code, first, last, institution_id, institution, institution_name in rows
+    ]
+
+
+async def scheme_rules(session: AsyncSession, scheme_id: int) -> tuple[list[AspectRule], list[SubCriterionInfo]]:
+    """The scheme's aspects and sub-criteria in scheme order (criterion, sub-criterion, aspect)."""
+    choice_rows = await session.execute(
+        select(ChoiceOption.aspect_id, ChoiceOption.label, ChoiceOption.deduction_percent)
+        .join(Aspect, Aspect.id == ChoiceOption.aspect_id)
+        .where(Aspect.scheme_id == scheme_id)
+        .order_by(ChoiceOption.aspect_id, ChoiceOption.position)
+    )
+    choices: dict[int, list[rules.Choice]] = defaultdict(list)
+    for aspect_id, label, percent in choice_rows:
+        choices[aspect_id].append(rules.Choice(label, Decimal(percent)))
+    sub_rows = await session.execute(
+        select(SubCriterion.id, SubCriterion.code, SubCriterion.name, Criterion.code, SubCriterion.day)
+        .join(Criterion, Criterion.id == SubCriterion.criterion_id)
+        .where(SubCriterion.scheme_id == scheme_id)
+        .order_by(Criterion.position, SubCriterion.position)
+    )
+    sub_criteria = [SubCriterionInfo(*row) for row in sub_rows]
+    aspect_rows = await session.execute(
+        select(
+            Aspect.id,
+            Aspect.code,
+            SubCriterion.code,
+            Criterion.code,
+            Aspect.section,
+            Aspect.kind,
+            Aspect.max_mark,
+            Aspect.calculation,
+            Aspect.possible,
+        )
+        .join(SubCriterion, SubCriterion.id == Aspect.sub_criterion_id)
+        .join(Criterion, Criterion.id == SubCriterion.criterion_id)
+        .where(Aspect.scheme_id == scheme_id)
+        .order_by(Criterion.position, SubCriterion.position, Aspect.position)
+    )
+    aspects = [
+        AspectRule(
+            id=aspect_id,
+            code=code,
+            sub_criterion=sub,
+            criterion=criterion,
+            section=section,
+            kind=kind,
+            max_mark=Decimal(max_mark if max_mark is not None else 0),
+            calculation=calculation if kind == AspectKind.MEASUREMENT else None,
+            possible=possible,
+            choices=tuple(choices.get(aspect_id, ())),
+        )
+        for aspect_id, code, sub, criterion, section, kind, max_mark, calculation, possible in aspect_rows
+    ]
+    return aspects, sub_criteria
+
+
+async def load_stage_marks(
+    session: AsyncSession, skill: Skill, stage_id: int, competitor_ids: Iterable[int] | None = None
+) -> StageMarks | None:
+    """The stage's marks for the skill (only those competitors, when given), or None without a scheme."""
+    scheme = (
+        await session.execute(
+            select(MarkingScheme.id, MarkingScheme.revision, MarkingScheme.status, MarkingScheme.judges).where(
+                MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage_id
+            )
+        )
+    ).one_or_none()
+    if scheme is None:
+        return None
+    scheme_id, revision, status, judges = scheme
+    event_spread = await session.scalar(select(Event.judgement_spread).where(Event.id == skill.event_id))
+    competitors = await stage_competitors(session, skill.id, stage_id, competitor_ids)
+    aspects, sub_criteria = await scheme_rules(session, scheme_id)
+    by_id = {c.id: c.code for c in competitors}
+    wanted = list(by_id)
+
+    score_rows = await session.execute(
+        select(JudgeScore.aspect_id, JudgeScore.competitor_id, JudgeScore.expert_id, JudgeScore.score)
+        .join(Aspect, Aspect.id == JudgeScore.aspect_id)
+        .where(Aspect.scheme_id == scheme_id, JudgeScore.competitor_id.in_(wanted))
+    )
+    scores: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+    for aspect_id, competitor_id, expert_id, score in score_rows:
+        scores[(competitor_id, aspect_id)][expert_id] = score
+    measurement_rows = await session.execute(
+        select(
+            Measurement.aspect_id, Measurement.competitor_id, Measurement.value, Measurement.reason,
+            Measurement.expert_id,
+        )
+        .join(Aspect, Aspect.id == Measurement.aspect_id)
+        .where(Aspect.scheme_id == scheme_id, Measurement.competitor_id.in_(wanted))
+    )
+    measurements = {(c, a): (Decimal(v), r or "", e) for a, c, v, r, e in measurement_rows}
+    form_rows = await session.execute(
+        select(Form.competitor_id, SubCriterion.code)
+        .join(SubCriterion, SubCriterion.id == Form.sub_criterion_id)
+        .where(SubCriterion.scheme_id == scheme_id, Form.locked.is_(True), Form.competitor_id.in_(wanted))
+    )
+    locked = {(by_id[competitor_id], sub) for competitor_id, sub in form_rows}
+
+    spread = event_spread if event_spread is not None else 1
+    states: dict[tuple[str, str], AspectState] = {}
+    for competitor_id, code in by_id.items():
+        for rule in aspects:
+            key = (competitor_id, rule.id)
+            if rule.is_judgement:
+                if key in scores:
+                    states[(code, rule.code)] = judged(rule, scores[key], judges, spread)
+            elif key in measurements:
+                value, reason, recorded_by = measurements[key]
+                states[(code, rule.code)] = measured(rule, value, reason, recorded_by)
+    return StageMarks(
+        scheme_id=scheme_id,
+        revision=revision,
+        ready=status == SchemeStatus.READY,
+        judges=judges,
+        max_spread=spread,
+        aspects=tuple(aspects),
+        sub_criteria=tuple(sub_criteria),
+        competitors=tuple(competitors),
+        states=states,
+        locked=locked,
+    )
+
+
+async def bump_revision(session: AsyncSession, scheme_id: int) -> None:
+    """Mark the stage's marks as changed (in the change's own transaction)."""
+    await session.execute(
+        update(MarkingScheme).where(MarkingScheme.id == scheme_id).values(revision=MarkingScheme.revision + 1)
+    )
