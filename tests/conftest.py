@@ -134,3 +134,13 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
     """Messages read outside a request in English (the source language) instead of the default Latvian.
     Use it with `pytestmark = pytest.mark.usefixtures("english")`."""
     monkeypatch.setattr(i18n, "current_language", contextvars.ContextVar("podium_language", default="en"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_results_cache() -> Iterator[None]:
+    """Each test's databases start from id 1 again, so no test may see another's cached results."""
+    from scoring.results import forget_cached_results
+
+    forget_cached_results()
+    yield
+    forget_cached_results()

@@ -163,3 +163,40 @@ async def add_scheme(
     scheme = await save_scheme(session, None, skill, stage, read.scheme, source_filename=file)
     await session.commit()
     return scheme
+
+
+async def mark_all(
+    session: AsyncSession,
+    scheme: MarkingScheme,
+    competitor: Competitor,
+    judges: list[Expert],
+    *,
+    score: int = 2,
+    lock: bool = True,
+) -> None:
+    """Record every aspect of the scheme for the competitor straight into the tables (every judge gives
+    `score`; measurements pass, count all, take the first option, deduct nothing) and lock the forms.
+    For tests of what is computed from marks; marking itself is tested through its services."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from scoring.marks import bump_revision
+    from scoring.models import Aspect, Form, JudgeScore, Measurement, SubCriterion
+
+    aspects = list(await session.scalars(select(Aspect).where(Aspect.scheme_id == scheme.id)))
+    for aspect in aspects:
+        if aspect.kind == "J":
+            session.add_all(
+                JudgeScore(aspect_id=aspect.id, competitor_id=competitor.id, expert_id=judge.id, score=score)
+                for judge in judges
+            )
+        else:
+            value = {"number_completed": aspect.possible or 1, "deduction": 0}.get(aspect.calculation or "", 1)
+            session.add(Measurement(aspect_id=aspect.id, competitor_id=competitor.id, expert_id=judges[0].id,
+                                    value=Decimal(value)))
+    if lock:
+        subs = list(await session.scalars(select(SubCriterion).where(SubCriterion.scheme_id == scheme.id)))
+        session.add_all(Form(sub_criterion_id=sub.id, competitor_id=competitor.id, locked=True) for sub in subs)
+    await bump_revision(session, scheme.id)
+    await session.commit()

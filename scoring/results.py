@@ -1,0 +1,192 @@
+"""Results of a skill in a stage: locked marks through the rule book, cached per stage, and whether published.
+
+`stage_results` loads the stage's marks (`scoring.marks`), lets `rules.stage_results` rank, scale
+and award them with the event's settings, and keeps the answer until something it depends on
+changes: the stage's marks revision (every mark, lock and unlock bumps it), the competitors taking
+part and the event's settings. The cache key is read in one small query, so every worker sees
+the same results however the change reached the database.
+
+Whether results may be shown is a separate question (`is_published`): they are computed for the
+skill's Chief Expert and organisers before they are released.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from competition.models import Competitor, Event, Skill, Stage, StageEntry
+from scoring import rules
+from scoring.marks import CompetitorEntry, StageMarks, load_stage_marks
+from scoring.models import MarkingScheme, ResultsPublication
+
+CACHED_STAGES = 512
+"""How many stages' results a worker keeps (an event of 60 skills with semi-finals fits many times)."""
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """One competitor's line of the results: who they are and what the rule book gives them."""
+
+    competitor: CompetitorEntry
+    result: rules.CompetitorResult
+
+
+@dataclass(frozen=True)
+class StageResults:
+    """The results of one skill in one stage, in results order (rank, then code; incomplete last)."""
+
+    event: str
+    skill: str
+    stage: str
+    stage_kind: str
+    lines: tuple[ResultLine, ...]
+    revision: int
+
+    def document(self, published: bool) -> dict[str, Any]:
+        """The contract's results document (`podium results --format json`, the results API)."""
+        return {
+            "event": self.event,
+            "skill": self.skill,
+            "stage": self.stage,
+            "published": published,
+            "competitors": [_line_document(line) for line in self.lines],
+        }
+
+
+def _line_document(line: ResultLine) -> dict[str, Any]:
+    result = line.result
+    return {
+        "competitor": line.competitor.code,
+        "name": line.competitor.name,
+        "institution": line.competitor.institution,
+        "complete": result.complete,
+        "raw": rules.format_mark(result.raw) if result.raw is not None else None,
+        "rank": result.rank,
+        "scale": result.scale_shown,
+        "medal": result.medal,
+        "criteria": {code: rules.format_mark(mark) for code, mark in result.criteria.items()},
+        "advances": result.advances,
+    }
+
+
+def results_settings(event: Event, skill: Skill, stage: Stage) -> rules.ResultsSettings:
+    """The event's (and skill's) settings that shape the results of a stage."""
+    return rules.ResultsSettings(
+        stage_kind="final" if stage.is_final else "semi_final",
+        scale=rules.ScaleSettings(
+            centre=Decimal(event.scale_centre),
+            points=Decimal(event.scale_points),
+            method="mean_sd" if event.scale_method == "mean_sd" else "robust",
+        ),
+        medal_margin=Decimal(event.medal_margin),
+        excellence_threshold=Decimal(event.excellence_threshold),
+        advance=skill.advance,
+        advance_minimum=Decimal(skill.advance_minimum) if skill.advance_minimum is not None else None,
+    )
+
+
+def compute(marks: StageMarks, settings: rules.ResultsSettings) -> list[ResultLine]:
+    """Results from marks (pure): a competitor counts once every one of their forms is locked."""
+    entries = {competitor.code: competitor for competitor in marks.competitors}
+    inputs = [
+        rules.CompetitorInput(
+            competitor=competitor.code,
+            institution=competitor.institution,
+            complete=marks.all_locked(competitor.code),
+            marks=marks.aspect_marks(competitor.code),
+        )
+        for competitor in marks.competitors
+    ]
+    return [ResultLine(entries[result.competitor], result) for result in rules.stage_results(inputs, settings)]
+
+
+class _Cache:
+    """Results per (skill, stage), with the key they were computed at; least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[int, int], tuple[Hashable, StageResults]] = OrderedDict()
+
+    def get(self, where: tuple[int, int], key: Hashable) -> StageResults | None:
+        entry = self.entries.get(where)
+        if entry is None or entry[0] != key:
+            return None
+        self.entries.move_to_end(where)
+        return entry[1]
+
+    def put(self, where: tuple[int, int], key: Hashable, results: StageResults) -> None:
+        self.entries[where] = (key, results)
+        self.entries.move_to_end(where)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+_cache = _Cache(CACHED_STAGES)
+
+
+async def _cache_key(session: AsyncSession, event: Event, skill: Skill, stage: Stage) -> Hashable:
+    """What the results depend on, in one query: marks revision, competitors taking part, settings."""
+    revision = select(MarkingScheme.revision).where(
+        MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id
+    ).scalar_subquery()
+    entries = (
+        select(func.count(StageEntry.id), func.max(StageEntry.id), func.max(Competitor.updated_at))
+        .join(Competitor, Competitor.id == StageEntry.competitor_id)
+        .where(Competitor.skill_id == skill.id, StageEntry.stage_id == stage.id)
+    )
+    settings = select(Event.updated_at).where(Event.id == event.id).scalar_subquery()
+    skill_changed = select(Skill.updated_at).where(Skill.id == skill.id).scalar_subquery()
+    row = (await session.execute(entries.add_columns(revision, settings, skill_changed))).one()
+    return tuple(_comparable(value) for value in row)
+
+
+def _comparable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+async def stage_results(session: AsyncSession, event: Event, skill: Skill, stage: Stage) -> StageResults | None:
+    """The results of the skill in the stage (None without a marking scheme), from the cache when current."""
+    where = (skill.id, stage.id)
+    key = await _cache_key(session, event, skill, stage)
+    cached = _cache.get(where, key)
+    if cached is not None:
+        return cached
+    marks = await load_stage_marks(session, skill, stage.id)
+    if marks is None:
+        return None
+    results = StageResults(
+        event=event.code,
+        skill=skill.code,
+        stage=stage.code,
+        stage_kind=stage.kind,
+        lines=tuple(compute(marks, results_settings(event, skill, stage))),
+        revision=marks.revision,
+    )
+    _cache.put(where, key, results)
+    return results
+
+
+def forget_cached_results() -> None:
+    """Drop every cached result (tests and benchmarks that measure the computation itself)."""
+    _cache.clear()
+
+
+async def is_published(session: AsyncSession, skill: Skill, stage: Stage) -> bool:
+    """Whether the organiser has released the skill's results for the stage to the public."""
+    found = await session.scalar(
+        select(ResultsPublication.id).where(
+            ResultsPublication.skill_id == skill.id, ResultsPublication.stage_id == stage.id
+        )
+    )
+    return found is not None
