@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from competition.models import Competitor, Event, Skill, Stage, StageEntry
+from competition.models import Competitor, Event, Institution, Skill, Stage, StageEntry
 from scoring import rules
 from scoring.marks import CompetitorEntry, StageMarks, load_stage_marks
-from scoring.models import MarkingScheme, ResultsPublication
+from scoring.models import Criterion, MarkingScheme, ResultsPublication
 
 CACHED_STAGES = 512
 """How many stages' results a worker keeps (an event of 60 skills with semi-finals fits many times)."""
@@ -40,6 +40,15 @@ class ResultLine:
 
 
 @dataclass(frozen=True)
+class CriterionInfo:
+    """A criterion of the stage's marking scheme and the most its aspects can give."""
+
+    code: str
+    name: str
+    max_mark: Decimal
+
+
+@dataclass(frozen=True)
 class StageResults:
     """The results of one skill in one stage, in results order (rank, then code; incomplete last)."""
 
@@ -49,6 +58,17 @@ class StageResults:
     stage_kind: str
     lines: tuple[ResultLine, ...]
     revision: int
+    criteria: tuple[CriterionInfo, ...] = ()
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Codes of the competitors not all of whose forms are locked (they have no figures yet)."""
+        return [line.competitor.code for line in self.lines if not line.result.complete]
+
+    @property
+    def advancing(self) -> list[ResultLine]:
+        """The lines of the competitors who go on to the final (a semi-final's results)."""
+        return [line for line in self.lines if line.result.advances]
 
     def document(self, published: bool) -> dict[str, Any]:
         """The contract's results document (`podium results --format json`, the results API)."""
@@ -72,7 +92,9 @@ def _line_document(line: ResultLine) -> dict[str, Any]:
         "rank": result.rank,
         "scale": result.scale_shown,
         "medal": result.medal,
-        "criteria": {code: rules.format_mark(mark) for code, mark in result.criteria.items()},
+        "criteria": {code: rules.format_mark(mark) for code, mark in result.criteria.items()}
+        if result.complete
+        else None,
         "advances": result.advances,
     }
 
@@ -136,18 +158,32 @@ _cache = _Cache(CACHED_STAGES)
 
 
 async def _cache_key(session: AsyncSession, event: Event, skill: Skill, stage: Stage) -> Hashable:
-    """What the results depend on, in one query: marks revision, competitors taking part, settings."""
-    revision = select(MarkingScheme.revision).where(
-        MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id
-    ).scalar_subquery()
+    """What the results depend on, in one query: the scheme and its marks revision, the competitors
+    taking part (who, their names and institutions) and the settings of the event, skill and stage."""
+    scheme = (
+        select(MarkingScheme.id, MarkingScheme.revision, MarkingScheme.updated_at)
+        .where(MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id)
+        .subquery()
+    )
     entries = (
-        select(func.count(StageEntry.id), func.max(StageEntry.id), func.max(Competitor.updated_at))
+        select(
+            func.count(StageEntry.id),
+            func.max(StageEntry.id),
+            func.sum(StageEntry.competitor_id),
+            func.max(StageEntry.updated_at),
+            func.max(Competitor.updated_at),
+            func.max(Institution.updated_at),
+        )
         .join(Competitor, Competitor.id == StageEntry.competitor_id)
+        .join(Institution, Institution.id == Competitor.institution_id)
         .where(Competitor.skill_id == skill.id, StageEntry.stage_id == stage.id)
     )
-    settings = select(Event.updated_at).where(Event.id == event.id).scalar_subquery()
-    skill_changed = select(Skill.updated_at).where(Skill.id == skill.id).scalar_subquery()
-    row = (await session.execute(entries.add_columns(revision, settings, skill_changed))).one()
+    settings = [
+        select(model.updated_at).where(model.id == record.id).scalar_subquery()
+        for model, record in ((Event, event), (Skill, skill), (Stage, stage))
+    ]
+    scheme_columns = [select(column).scalar_subquery() for column in scheme.c]
+    row = (await session.execute(entries.add_columns(*scheme_columns, *settings))).one()
     return tuple(_comparable(value) for value in row)
 
 
@@ -172,9 +208,23 @@ async def stage_results(session: AsyncSession, event: Event, skill: Skill, stage
         stage_kind=stage.kind,
         lines=tuple(compute(marks, results_settings(event, skill, stage))),
         revision=marks.revision,
+        criteria=await _criteria(session, marks),
     )
     _cache.put(where, key, results)
     return results
+
+
+async def _criteria(session: AsyncSession, marks: StageMarks) -> tuple[CriterionInfo, ...]:
+    """The scheme's criteria in order, each with the sum of its aspects' max marks."""
+    rows = await session.execute(
+        select(Criterion.code, Criterion.name)
+        .where(Criterion.scheme_id == marks.scheme_id)
+        .order_by(Criterion.position)
+    )
+    return tuple(
+        CriterionInfo(code, name, rules.exact_sum(a.max_mark for a in marks.aspects if a.criterion == code))
+        for code, name in rows
+    )
 
 
 def forget_cached_results() -> None:

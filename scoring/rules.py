@@ -561,11 +561,14 @@ def advancement(raws: Sequence[Decimal], places: int, minimum: Decimal | None = 
     ]
 
 
-def best_of(entries: Iterable[tuple[str, str, Decimal]]) -> dict[str, list[str]]:
+C = TypeVar("C")
+
+
+def best_of(entries: Iterable[tuple[str, C, Decimal]]) -> dict[str, list[C]]:
     """Best of institution (rule 6): for (group, competitor, unrounded scale) entries, each group's
     competitors with the group's top scale; exact ties give several, in the order given."""
     top: dict[str, Decimal] = {}
-    winners: dict[str, list[str]] = {}
+    winners: dict[str, list[C]] = {}
     for group, competitor, scale in entries:
         if group not in top or scale > top[group]:
             top[group] = scale
@@ -575,7 +578,7 @@ def best_of(entries: Iterable[tuple[str, str, Decimal]]) -> dict[str, list[str]]
     return winners
 
 
-def best_of_event(entries: Iterable[tuple[str, Decimal]]) -> list[str]:
+def best_of_event(entries: Iterable[tuple[C, Decimal]]) -> list[C]:
     """Best of event (rule 6): the competitors with the top unrounded scale across all skills."""
     return best_of(("", competitor, scale) for competitor, scale in entries).get("", [])
 
