@@ -17,18 +17,47 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from competition.models import Competitor, Event, Institution, Skill, Stage, StageEntry
+from competition.auth import may_manage_skill
+from competition.models import Competitor, Event, Institution, Skill, Stage, StageEntry, User
 from scoring import rules
 from scoring.marks import CompetitorEntry, StageMarks, load_stage_marks
 from scoring.models import Criterion, MarkingScheme, ResultsPublication
 
 CACHED_STAGES = 512
 """How many stages' results a worker keeps (an event of 60 skills with semi-finals fits many times)."""
+
+
+class CompetitorDocument(TypedDict):
+    """One competitor in the results document; figures are null until all their forms are locked."""
+
+    competitor: str
+    name: str
+    institution: str
+    complete: bool
+    raw: str | None
+    """The raw total with exactly 2 decimals, e.g. "87.42"."""
+    rank: int | None
+    scale: int | None
+    medal: str | None
+    """gold, silver, bronze, excellence or null."""
+    criteria: dict[str, str] | None
+    advances: bool | None
+    """true or false in a semi-final, null in a final."""
+
+
+class ResultsDocument(TypedDict):
+    """The results of one skill in one stage (CONTRACT.md, "Results"), sorted by rank, then competitor code."""
+
+    event: str
+    skill: str
+    stage: str
+    published: bool
+    competitors: list[CompetitorDocument]
 
 
 @dataclass(frozen=True)
@@ -70,7 +99,7 @@ class StageResults:
         """The lines of the competitors who go on to the final (a semi-final's results)."""
         return [line for line in self.lines if line.result.advances]
 
-    def document(self, published: bool) -> dict[str, Any]:
+    def document(self, published: bool) -> ResultsDocument:
         """The contract's results document (`podium results --format json`, the results API)."""
         return {
             "event": self.event,
@@ -81,7 +110,7 @@ class StageResults:
         }
 
 
-def _line_document(line: ResultLine) -> dict[str, Any]:
+def _line_document(line: ResultLine) -> CompetitorDocument:
     result = line.result
     return {
         "competitor": line.competitor.code,
@@ -230,6 +259,13 @@ async def _criteria(session: AsyncSession, marks: StageMarks) -> tuple[Criterion
 def forget_cached_results() -> None:
     """Drop every cached result (tests and benchmarks that measure the computation itself)."""
     _cache.clear()
+
+
+async def may_see_results(session: AsyncSession, user: User | None, skill: Skill, stage: Stage) -> bool:
+    """Everyone may see published results; before that only the skill's Chief Expert and organisers."""
+    if user is not None and await may_manage_skill(session, user, skill):
+        return True
+    return await is_published(session, skill, stage)
 
 
 async def is_published(session: AsyncSession, skill: Skill, stage: Stage) -> bool:

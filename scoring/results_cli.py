@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from competition.db import session_factory
 from competition.errors import NotFound
 from competition.i18n import gettext as _
 from competition.registration.services import get_event, get_skill, get_stage
+from scoring import rules
 from scoring.results import StageResults, is_published, stage_results
 from scoring.results_export import ResultsExport, export_results
 
@@ -26,14 +28,17 @@ def results_table(results: StageResults, published: bool) -> str:
     last = _("Advances") if results.stage_kind == "semi_final" else _("Medal")
     header = [_("Rank"), _("Competitor"), _("Name"), _("Institution"), _("Raw"), _("Scale"), last, *criteria]
     rows = [header]
-    for line in results.document(published)["competitors"]:
-        if not line["complete"]:
+    for line in results.lines:
+        result = line.result
+        if result.raw is None:
             figures = [_("incomplete"), "", "", *([""] * len(criteria))]
         else:
-            outcome = _yes_no(line["advances"]) if results.stage_kind == "semi_final" else line["medal"] or ""
-            figures = [line["raw"], str(line["scale"]), outcome, *(line["criteria"][code] for code in criteria)]
-        rank = str(line["rank"]) if line["rank"] is not None else "-"
-        rows.append([rank, line["competitor"], line["name"], line["institution"], *figures])
+            outcome = _yes_no(result.advances) if results.stage_kind == "semi_final" else result.medal or ""
+            marks = [rules.format_mark(result.criteria.get(code, Decimal(0))) for code in criteria]
+            figures = [rules.format_mark(result.raw), str(result.scale_shown), outcome, *marks]
+        rank = str(result.rank) if result.rank is not None else "-"
+        competitor = line.competitor
+        rows.append([rank, competitor.code, competitor.name, competitor.institution, *figures])
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     numeric = {0, 4, 5, *range(7, len(header))}
     lines = [

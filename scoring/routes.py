@@ -5,3 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 route_handlers: list[Any] = []
+
+from scoring import results_api  # noqa: E402 - the list above first
+
+route_handlers.extend(results_api.route_handlers)
