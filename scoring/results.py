@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.auth import may_manage_skill
+from competition.i18n import gettext as _
 from competition.models import Competitor, Event, Institution, Skill, Stage, StageEntry, User
 from scoring import rules
 from scoring.marks import CompetitorEntry, StageMarks, load_stage_marks
@@ -126,6 +127,17 @@ def _line_document(line: ResultLine) -> CompetitorDocument:
         else None,
         "advances": result.advances,
     }
+
+
+def medal_label(medal: str | None) -> str:
+    """An award as people read it: Gold, Silver, Bronze, Medallion for Excellence (empty for none)."""
+    labels = {
+        rules.GOLD: _("Gold"),
+        rules.SILVER: _("Silver"),
+        rules.BRONZE: _("Bronze"),
+        rules.EXCELLENCE: _("Medallion for Excellence"),
+    }
+    return labels.get(medal or "", "")
 
 
 def results_settings(event: Event, skill: Skill, stage: Stage) -> rules.ResultsSettings:

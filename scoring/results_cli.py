@@ -26,7 +26,7 @@ def results_table(results: StageResults, published: bool) -> str:
     then each criterion's marks."""
     criteria = [criterion.code for criterion in results.criteria]
     last = _("Advances") if results.stage_kind == "semi_final" else _("Medal")
-    header = [_("Rank"), _("Competitor"), _("Name"), _("Institution"), _("Raw"), _("Scale"), last, *criteria]
+    header = [_("Rank"), _("Competitor"), _("Full name"), _("Institution"), _("Raw"), _("Scale"), last, *criteria]
     rows = [header]
     for line in results.lines:
         result = line.result

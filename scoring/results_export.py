@@ -26,7 +26,7 @@ from scoring import rules
 from scoring.cis_xlsx import _style_header
 from scoring.event_results import skill_stages
 from scoring.marks import StageMarks, load_stage_marks
-from scoring.results import StageResults, stage_results
+from scoring.results import StageResults, medal_label, stage_results
 
 MARK_FORMAT = "0.00"
 
@@ -128,16 +128,6 @@ def _format_marks(sheet: Worksheet, columns: Sequence[int]) -> None:
             row[column - 1].number_format = MARK_FORMAT
 
 
-def _medal_label(medal: str | None) -> str:
-    labels = {
-        rules.GOLD: _("gold"),
-        rules.SILVER: _("silver"),
-        rules.BRONZE: _("bronze"),
-        rules.EXCELLENCE: _("Medallion for Excellence"),
-    }
-    return labels.get(medal, "") if medal else ""
-
-
 def _yes_no(value: bool | None) -> str:
     return "" if value is None else _("yes") if value else _("no")
 
@@ -146,7 +136,7 @@ def _write_results(workbook: Workbook, export: ResultsExport) -> None:
     sheet = _sheet(
         workbook,
         _("Results"),
-        [_("Skill"), _("Skill name"), _("Stage"), _("Published"), _("Rank"), _("Competitor"), _("Name"),
+        [_("Skill"), _("Skill name"), _("Stage"), _("Published"), _("Rank"), _("Competitor"), _("Full name"),
          _("Institution"), _("Complete"), _("Raw total"), _("Scale score"), _("Medal"), _("Advances")],
         [8, 28, 10, 10, 7, 12, 26, 12, 10, 10, 10, 24, 10],
     )
@@ -156,7 +146,7 @@ def _write_results(workbook: Workbook, export: ResultsExport) -> None:
             sheet.append([
                 part.skill.code, part.skill.name, part.stage.code, _yes_no(part.published), result.rank,
                 line.competitor.code, line.competitor.name, line.competitor.institution, _yes_no(result.complete),
-                _mark(result.raw), result.scale_shown, _medal_label(result.medal), _yes_no(result.advances),
+                _mark(result.raw), result.scale_shown, medal_label(result.medal), _yes_no(result.advances),
             ])
     _format_marks(sheet, [10])
 

@@ -77,7 +77,7 @@ async def test_results_text_is_a_table_with_a_line_per_competitor(
     assert (code, err) == (0, "")
     title, header, *rows = out.splitlines()
     assert title == "SL2023 · 23 · SF1 (not published)"
-    assert header.split() == ["Rank", "Competitor", "Name", "Institution", "Raw", "Scale", "Advances",
+    assert header.split() == ["Rank", "Competitor", "Full", "name", "Institution", "Raw", "Scale", "Advances",
                               "A", "B", "C", "D", "E", "F"]
     assert rows[0].split()[:8] == ["1", "C001", "Anna", "Bērziņa", "RTK", "100.00", rows[0].split()[6], "yes"]
     assert rows[-1].split() == ["-", "C003", "Līga", "Ozola", "LVT", "incomplete"]
@@ -122,7 +122,7 @@ async def test_export_results_writes_results_criteria_every_aspect_mark_and_the_
     book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
     assert book.sheetnames == ["Results", "Criteria", "Marks", "Audit trail"]
     results = list(book["Results"].iter_rows(values_only=True))
-    assert results[0] == ("Skill", "Skill name", "Stage", "Published", "Rank", "Competitor", "Name", "Institution",
+    assert results[0] == ("Skill", "Skill name", "Stage", "Published", "Rank", "Competitor", "Full name", "Institution",
                           "Complete", "Raw total", "Scale score", "Medal", "Advances")
     assert results[1][:11] == ("23", "Mobile Robotics", "SF1", "yes", 1, "C001", "Anna Bērziņa", "RTK", "yes", 100,
                                results[1][10])
