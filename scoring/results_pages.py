@@ -47,6 +47,14 @@ def mark(value: Decimal | None) -> str:
     return format_number(rules.round_half_up(value)) if value is not None else ""
 
 
+CHART_LABEL = 26
+"""Characters of a criterion's name that fit beside its bar."""
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= CHART_LABEL else label[: CHART_LABEL - 1].rstrip() + "…"
+
+
 def criterion_chart(results: StageResults, line: ResultLine) -> Markup:
     """The competitor's mark in each criterion against the criterion's maximum."""
     bars = []
@@ -54,7 +62,7 @@ def criterion_chart(results: StageResults, line: ResultLine) -> Markup:
         value = line.result.criteria.get(criterion.code, Decimal(0))
         bars.append(
             Bar(
-                label=f"{criterion.code} {criterion.name}"[:34],
+                label=_short(f"{criterion.code} {criterion.name}"),
                 value=rules.round_half_up(value),
                 target=criterion.max_mark,
                 text=f"{mark(value)} / {mark(criterion.max_mark)}",

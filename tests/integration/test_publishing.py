@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from competition import notify
 from competition.errors import Conflict, Forbidden
 from competition.models import AuditRecord, Stage, StageEntry
+from scoring.event_results import load_event_results
 from scoring.publishing import advance_to_final, publish_results, unpublish_results
 from scoring.results import is_published, stage_results
 from tests.helpers import World, add_scheme, build_world, mark_all
@@ -153,3 +154,22 @@ async def test_advancement_needs_places_to_advance(session: AsyncSession) -> Non
     await session.commit()
     with pytest.raises(Conflict, match="Skill 23 sends nobody to the final"):
         await advance_to_final(session, world.organiser, world.event, world.skill, world.semi_final)
+
+
+async def test_event_standings_count_only_published_finals_unless_the_organiser_asks(session: AsyncSession) -> None:
+    world = await marked_semi_final(session, [3, 2, 1, 2])
+    await publish_results(session, world.organiser, world.event, world.skill, world.semi_final)
+    await advance_to_final(session, world.organiser, world.event, world.skill, world.semi_final)
+    final = await add_scheme(session, world.skill, world.final)
+    for competitor, score in zip(world.competitors, [2, 3, None, 1], strict=True):
+        if score is not None:
+            await mark_all(session, final, competitor, world.experts[:3], score=score)
+    assert (await load_event_results(session, world.event)).placings == ()  # a published semi-final counts not
+    everything = await load_event_results(session, world.event, include_unpublished=True)
+    assert [(p.competitor, p.medal) for p in everything.placings] == [
+        ("C002", "gold"), ("C001", "silver"), ("C004", "bronze"),
+    ]
+    await publish_results(session, world.organiser, world.event, world.skill, world.final)
+    public = await load_event_results(session, world.event)
+    assert [p.competitor for p in public.best_of_event] == ["C002"]
+    assert [code for code, _count in public.by_institution] == ["RVT", "RTK", "OT"]
