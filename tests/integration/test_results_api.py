@@ -42,7 +42,7 @@ async def test_unpublished_results_are_forbidden_and_carry_no_figure(
 ) -> None:
     """Anonymous callers, the skill's own experts and experts of other skills get 403 and no figures."""
     world = await marked(session)
-    headers = bearer(await api_token(session, world.user(who))) if who else {}
+    headers = bearer(await api_token(session, world.user(who))) if who else {"accept-language": "en"}
     response = await client.get(URL, headers=headers)
     assert response.status_code == 403
     assert response.json() == {"detail": "The results of skill 23 in stage SF1 are not published yet."}
