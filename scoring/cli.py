@@ -13,3 +13,7 @@ def register(cli: click.Group) -> None:
 
 COMMANDS: list[click.Command] = []
 """Each feature module appends its commands here (import-scheme, import-marks, results, export-results)."""
+
+from scoring.results_cli import export_results_command, results_command  # noqa: E402 - COMMANDS first
+
+COMMANDS.extend([results_command, export_results_command])

@@ -17,18 +17,48 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from competition.models import Competitor, Event, Skill, Stage, StageEntry
+from competition.auth import may_manage_skill
+from competition.i18n import gettext as _
+from competition.models import Competitor, Event, Institution, Skill, Stage, StageEntry, User
 from scoring import rules
 from scoring.marks import CompetitorEntry, StageMarks, load_stage_marks
-from scoring.models import MarkingScheme, ResultsPublication
+from scoring.models import Criterion, MarkingScheme, ResultsPublication
 
 CACHED_STAGES = 512
 """How many stages' results a worker keeps (an event of 60 skills with semi-finals fits many times)."""
+
+
+class CompetitorDocument(TypedDict):
+    """One competitor in the results document; figures are null until all their forms are locked."""
+
+    competitor: str
+    name: str
+    institution: str
+    complete: bool
+    raw: str | None
+    """The raw total with exactly 2 decimals, e.g. "87.42"."""
+    rank: int | None
+    scale: int | None
+    medal: str | None
+    """gold, silver, bronze, excellence or null."""
+    criteria: dict[str, str] | None
+    advances: bool | None
+    """true or false in a semi-final, null in a final."""
+
+
+class ResultsDocument(TypedDict):
+    """The results of one skill in one stage (CONTRACT.md, "Results"), sorted by rank, then competitor code."""
+
+    event: str
+    skill: str
+    stage: str
+    published: bool
+    competitors: list[CompetitorDocument]
 
 
 @dataclass(frozen=True)
@@ -37,6 +67,15 @@ class ResultLine:
 
     competitor: CompetitorEntry
     result: rules.CompetitorResult
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    """A criterion of the stage's marking scheme and the most its aspects can give."""
+
+    code: str
+    name: str
+    max_mark: Decimal
 
 
 @dataclass(frozen=True)
@@ -49,8 +88,19 @@ class StageResults:
     stage_kind: str
     lines: tuple[ResultLine, ...]
     revision: int
+    criteria: tuple[CriterionInfo, ...] = ()
 
-    def document(self, published: bool) -> dict[str, Any]:
+    @property
+    def incomplete(self) -> list[str]:
+        """Codes of the competitors not all of whose forms are locked (they have no figures yet)."""
+        return [line.competitor.code for line in self.lines if not line.result.complete]
+
+    @property
+    def advancing(self) -> list[ResultLine]:
+        """The lines of the competitors who go on to the final (a semi-final's results)."""
+        return [line for line in self.lines if line.result.advances]
+
+    def document(self, published: bool) -> ResultsDocument:
         """The contract's results document (`podium results --format json`, the results API)."""
         return {
             "event": self.event,
@@ -61,7 +111,7 @@ class StageResults:
         }
 
 
-def _line_document(line: ResultLine) -> dict[str, Any]:
+def _line_document(line: ResultLine) -> CompetitorDocument:
     result = line.result
     return {
         "competitor": line.competitor.code,
@@ -72,9 +122,22 @@ def _line_document(line: ResultLine) -> dict[str, Any]:
         "rank": result.rank,
         "scale": result.scale_shown,
         "medal": result.medal,
-        "criteria": {code: rules.format_mark(mark) for code, mark in result.criteria.items()},
+        "criteria": {code: rules.format_mark(mark) for code, mark in result.criteria.items()}
+        if result.complete
+        else None,
         "advances": result.advances,
     }
+
+
+def medal_label(medal: str | None) -> str:
+    """An award as people read it: Gold, Silver, Bronze, Medallion for Excellence (empty for none)."""
+    labels = {
+        rules.GOLD: _("Gold"),
+        rules.SILVER: _("Silver"),
+        rules.BRONZE: _("Bronze"),
+        rules.EXCELLENCE: _("Medallion for Excellence"),
+    }
+    return labels.get(medal or "", "")
 
 
 def results_settings(event: Event, skill: Skill, stage: Stage) -> rules.ResultsSettings:
@@ -136,18 +199,32 @@ _cache = _Cache(CACHED_STAGES)
 
 
 async def _cache_key(session: AsyncSession, event: Event, skill: Skill, stage: Stage) -> Hashable:
-    """What the results depend on, in one query: marks revision, competitors taking part, settings."""
-    revision = select(MarkingScheme.revision).where(
-        MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id
-    ).scalar_subquery()
+    """What the results depend on, in one query: the scheme and its marks revision, the competitors
+    taking part (who, their names and institutions) and the settings of the event, skill and stage."""
+    scheme = (
+        select(MarkingScheme.id, MarkingScheme.revision, MarkingScheme.updated_at)
+        .where(MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id)
+        .subquery()
+    )
     entries = (
-        select(func.count(StageEntry.id), func.max(StageEntry.id), func.max(Competitor.updated_at))
+        select(
+            func.count(StageEntry.id),
+            func.max(StageEntry.id),
+            func.sum(StageEntry.competitor_id),
+            func.max(StageEntry.updated_at),
+            func.max(Competitor.updated_at),
+            func.max(Institution.updated_at),
+        )
         .join(Competitor, Competitor.id == StageEntry.competitor_id)
+        .join(Institution, Institution.id == Competitor.institution_id)
         .where(Competitor.skill_id == skill.id, StageEntry.stage_id == stage.id)
     )
-    settings = select(Event.updated_at).where(Event.id == event.id).scalar_subquery()
-    skill_changed = select(Skill.updated_at).where(Skill.id == skill.id).scalar_subquery()
-    row = (await session.execute(entries.add_columns(revision, settings, skill_changed))).one()
+    settings = [
+        select(model.updated_at).where(model.id == record.id).scalar_subquery()
+        for model, record in ((Event, event), (Skill, skill), (Stage, stage))
+    ]
+    scheme_columns = [select(column).scalar_subquery() for column in scheme.c]
+    row = (await session.execute(entries.add_columns(*scheme_columns, *settings))).one()
     return tuple(_comparable(value) for value in row)
 
 
@@ -172,14 +249,35 @@ async def stage_results(session: AsyncSession, event: Event, skill: Skill, stage
         stage_kind=stage.kind,
         lines=tuple(compute(marks, results_settings(event, skill, stage))),
         revision=marks.revision,
+        criteria=await _criteria(session, marks),
     )
     _cache.put(where, key, results)
     return results
 
 
+async def _criteria(session: AsyncSession, marks: StageMarks) -> tuple[CriterionInfo, ...]:
+    """The scheme's criteria in order, each with the sum of its aspects' max marks."""
+    rows = await session.execute(
+        select(Criterion.code, Criterion.name)
+        .where(Criterion.scheme_id == marks.scheme_id)
+        .order_by(Criterion.position)
+    )
+    return tuple(
+        CriterionInfo(code, name, rules.exact_sum(a.max_mark for a in marks.aspects if a.criterion == code))
+        for code, name in rows
+    )
+
+
 def forget_cached_results() -> None:
     """Drop every cached result (tests and benchmarks that measure the computation itself)."""
     _cache.clear()
+
+
+async def may_see_results(session: AsyncSession, user: User | None, skill: Skill, stage: Stage) -> bool:
+    """Everyone may see published results; before that only the skill's Chief Expert and organisers."""
+    if user is not None and await may_manage_skill(session, user, skill):
+        return True
+    return await is_published(session, skill, stage)
 
 
 async def is_published(session: AsyncSession, skill: Skill, stage: Stage) -> bool:

@@ -5,3 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 route_handlers: list[Any] = []
+
+from scoring import results_api  # noqa: E402 - the list above first
+
+route_handlers.extend(results_api.route_handlers)
+
+from scoring import results_pages  # noqa: E402
+
+route_handlers.extend(results_pages.route_handlers)

@@ -3,7 +3,7 @@
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import (
     MAX_EMAX,
     MAX_PREC,
@@ -561,11 +561,14 @@ def advancement(raws: Sequence[Decimal], places: int, minimum: Decimal | None = 
     ]
 
 
-def best_of(entries: Iterable[tuple[str, str, Decimal]]) -> dict[str, list[str]]:
+C = TypeVar("C")
+
+
+def best_of(entries: Iterable[tuple[str, C, Decimal]]) -> dict[str, list[C]]:
     """Best of institution (rule 6): for (group, competitor, unrounded scale) entries, each group's
     competitors with the group's top scale; exact ties give several, in the order given."""
     top: dict[str, Decimal] = {}
-    winners: dict[str, list[str]] = {}
+    winners: dict[str, list[C]] = {}
     for group, competitor, scale in entries:
         if group not in top or scale > top[group]:
             top[group] = scale
@@ -575,9 +578,46 @@ def best_of(entries: Iterable[tuple[str, str, Decimal]]) -> dict[str, list[str]]
     return winners
 
 
-def best_of_event(entries: Iterable[tuple[str, Decimal]]) -> list[str]:
+def best_of_event(entries: Iterable[tuple[C, Decimal]]) -> list[C]:
     """Best of event (rule 6): the competitors with the top unrounded scale across all skills."""
     return best_of(("", competitor, scale) for competitor, scale in entries).get("", [])
+
+
+@dataclass(frozen=True)
+class MedalCount:
+    """How many of each award a group (an institution, a sector) won."""
+
+    gold: int = 0
+    silver: int = 0
+    bronze: int = 0
+    excellence: int = 0
+
+    def add(self, award: str) -> "MedalCount":
+        if award not in AWARDS:
+            raise ValueError(f"unknown award {award!r}: expected one of {', '.join(AWARDS)}")
+        return replace(self, **{award: getattr(self, award) + 1})
+
+    @property
+    def medals(self) -> int:
+        """Gold, silver and bronze together (a Medallion for Excellence is not a medal)."""
+        return self.gold + self.silver + self.bronze
+
+
+AWARDS = (GOLD, SILVER, BRONZE, EXCELLENCE)
+
+
+def medal_table(entries: Iterable[tuple[str, str | None]]) -> list[tuple[str, MedalCount]]:
+    """A medal table from (group, award or None) entries: the groups with at least one award, sorted as
+    medal tables are (most gold, then silver, then bronze, then Medallions for Excellence), equal
+    rows by group name."""
+    counts: dict[str, MedalCount] = {}
+    for group, award in entries:
+        if award is not None:
+            counts[group] = counts.get(group, MedalCount()).add(award)
+    return sorted(
+        counts.items(),
+        key=lambda item: (-item[1].gold, -item[1].silver, -item[1].bronze, -item[1].excellence, item[0]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

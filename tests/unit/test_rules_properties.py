@@ -7,7 +7,7 @@ from itertools import pairwise
 from math import floor
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from scoring.rules import (
@@ -24,6 +24,7 @@ from scoring.rules import (
     format_mark,
     judgement_mark,
     measurement_mark,
+    medal_table,
     medals,
     parse_measurement_value,
     ranks,
@@ -260,6 +261,53 @@ def test_each_medal_goes_to_at_most_one_whole_tie_group(scales: list[D], margin:
     assert len(awarded) == len(set(awarded)) <= 3
 
 
+def rule_case_medals(scales: list[D], margin: D) -> tuple[str, list[str | None]]:
+    """Which case of rule 4 a ranking falls under, and the medals the rule book gives it, worked out
+    from the rule book's words alone (tie groups counted by `tie_group_sizes`)."""
+    sizes = tie_group_sizes(scales, margin)
+    starts = [sum(sizes[:n]) for n in range(len(sizes))]
+    per_group: list[str | None]
+    if not sizes:
+        return "nobody", []
+    if sizes[0] == 2:
+        case, per_group = "one gold group of 2", ["gold", "bronze"]
+    elif sizes[0] >= 3:
+        last_gold = scales[sizes[0] - 1]
+        close_enough = len(sizes) > 1 and last_gold - scales[starts[1]] <= margin
+        case, per_group = "a gold group of 3 or more", ["gold", "bronze" if close_enough else None]
+    elif len(sizes) > 1 and sizes[1] >= 2:
+        case, per_group = "one gold, then a silver group of 2 or more", ["gold", "silver"]
+    elif len(sizes) > 2:
+        case, per_group = "one gold, one silver, then a bronze group", ["gold", "silver", "bronze"]
+    else:
+        case, per_group = "otherwise", ["gold", "silver", "bronze"]
+    expected: list[str | None] = []
+    for group, size in enumerate(sizes):
+        expected.extend([per_group[group] if group < len(per_group) else None] * size)
+    return case, expected
+
+
+@rule_property
+@given(rankings, margins)
+def test_medals_follow_exactly_the_rule_case_the_ranking_falls_under(scales: list[D], margin: D) -> None:
+    case, expected = rule_case_medals(scales, margin)
+    event(case)  # hypothesis' statistics show every case is reached
+    assert medals(scales, margin) == expected
+
+
+@rule_property
+@given(rankings, margins)
+def test_medals_never_skip_a_rule_case(scales: list[D], margin: D) -> None:
+    """Silver is left out only after a gold group of 2 or more; bronze only after a silver group of 2 or
+    more, or a gold group of 3 or more whose next group is beyond the margin of the last gold."""
+    given_medals = medals(scales, margin)
+    golds, silvers, bronzes = (given_medals.count(m) for m in ("gold", "silver", "bronze"))
+    if len(scales) > golds and silvers == 0:
+        assert golds >= 2
+    if len(scales) > golds + silvers and bronzes == 0:
+        assert silvers >= 2 or golds >= 3
+
+
 @rule_property
 @given(rankings, margins)
 def test_no_silver_when_the_gold_group_has_two_or_more(scales: list[D], margin: D) -> None:
@@ -349,6 +397,19 @@ def test_semi_final_advances_at_least_k_complete_ones_and_all_tied_with_them(
     assert not any(r.advances for r in results if not r.complete)
     advancing_raws = {r.raw for r in advancing}
     assert all(r.advances for r in complete if r.raw in advancing_raws)
+
+
+# Medal tables
+
+
+@rule_property
+@given(st.lists(st.tuples(st.sampled_from("XYZ"), st.sampled_from(["gold", "silver", "bronze", "excellence", None]))))
+def test_medal_table_counts_every_award_once_and_is_sorted(entries: list[tuple[str, str | None]]) -> None:
+    table = medal_table(entries)
+    for award in ("gold", "silver", "bronze", "excellence"):
+        assert sum(getattr(count, award) for _, count in table) == sum(1 for _, a in entries if a == award)
+    keys = [(-c.gold, -c.silver, -c.bronze, -c.excellence) for _, c in table]
+    assert keys == sorted(keys)
 
 
 # Best of

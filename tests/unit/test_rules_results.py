@@ -7,6 +7,7 @@ import pytest
 from scoring.rules import (
     AspectMark,
     CompetitorInput,
+    MedalCount,
     ResultsSettings,
     ScaleSettings,
     advancement,
@@ -14,6 +15,7 @@ from scoring.rules import (
     best_of,
     best_of_event,
     excellence,
+    medal_table,
     medals,
     median,
     population_sd,
@@ -128,22 +130,17 @@ def test_ranks_follow_the_given_order() -> None:
     assert ranks(decimals(70, 80, 90, 80)) == [4, 2, 1, 2]
 
 
-# 4. Medals (margin 2 unless said otherwise)
-
-
-def test_clear_gold_silver_bronze() -> None:
-    assert medals(decimals(750, 740, 730, 720)) == ["gold", "silver", "bronze", None]
+# 4. Medals (margin 2 unless said otherwise): each case of the rule book in its order, then the details
 
 
 def test_two_gold_ties_skip_silver() -> None:
+    """One gold group of 2: both gold, no silver, bronze to the next group."""
     assert medals(decimals(750, 749, 740, 730)) == ["gold", "gold", "bronze", None]
 
 
-def test_two_gold_ties_give_bronze_to_the_whole_next_group() -> None:
-    assert medals(decimals(750, 749, 740, "739.5", 720)) == ["gold", "gold", "bronze", "bronze", None]
-
-
 def test_gold_group_of_three_gives_bronze_only_within_margin() -> None:
+    """A gold group of 3 or more: all gold, no silver; bronze to the next group only if its first
+    competitor is within the margin of the last gold."""
     # gold group 750, 749, 748.5 (747 is 3 below 750); 747 is within 2 of the last gold, 748.5
     assert medals(decimals(750, 749, "748.5", 747, 740)) == ["gold", "gold", "gold", "bronze", None]
 
@@ -152,17 +149,33 @@ def test_gold_group_of_three_gives_no_bronze_beyond_margin() -> None:
     assert medals(decimals(750, 749, "748.5", 745)) == ["gold", "gold", "gold", None]
 
 
-def test_exact_triple_tie_with_margin_zero_gives_no_bronze() -> None:
-    assert medals(decimals(720, 720, 720, 710), margin=D(0)) == ["gold", "gold", "gold", None]
+def test_gold_group_of_four_is_all_gold_and_bronze_goes_to_the_whole_next_group_within_margin() -> None:
+    scales = decimals(750, "749.5", 749, "748.5", 747, "746.5", 740)
+    assert medals(scales) == ["gold"] * 4 + ["bronze", "bronze", None]
 
 
 def test_one_gold_then_silver_group_means_no_bronze() -> None:
+    """One gold, then a silver group of 2 or more: all silver, no bronze."""
     assert medals(decimals(750, 740, 739, 730)) == ["gold", "silver", "silver", None]
 
 
 def test_one_gold_one_silver_then_bronze_group_all_bronze() -> None:
+    """One gold, one silver, then a bronze group: all bronze."""
     scales = decimals(750, 740, 730, 729, "728.5", 720)
     assert medals(scales) == ["gold", "silver", "bronze", "bronze", "bronze", None]
+
+
+def test_otherwise_gold_silver_bronze_go_to_the_first_three_groups() -> None:
+    """Otherwise gold, silver, bronze to the 1st, 2nd and 3rd groups."""
+    assert medals(decimals(750, 740, 730, 720)) == ["gold", "silver", "bronze", None]
+
+
+def test_two_gold_ties_give_bronze_to_the_whole_next_group() -> None:
+    assert medals(decimals(750, 749, 740, "739.5", 720)) == ["gold", "gold", "bronze", "bronze", None]
+
+
+def test_exact_triple_tie_with_margin_zero_gives_no_bronze() -> None:
+    assert medals(decimals(720, 720, 720, 710), margin=D(0)) == ["gold", "gold", "gold", None]
 
 
 def test_tie_group_is_measured_from_its_first_member() -> None:
@@ -235,6 +248,27 @@ def test_best_of_institution_ties_give_several() -> None:
 def test_best_of_event_ties_give_several_winners() -> None:
     assert best_of_event([("23/C1", D(741)), ("17/C9", D(741)), ("05/C2", D(720))]) == ["23/C1", "17/C9"]
     assert best_of_event([]) == []
+
+
+def test_medal_table_sorts_by_gold_then_silver_then_bronze_then_excellence() -> None:
+    entries = [
+        ("RVT", "silver"), ("RVT", "silver"), ("RTK", "gold"), ("LVT", "gold"), ("LVT", "bronze"),
+        ("OT", "excellence"), ("RTK", None), ("RVT", "excellence"), ("VTU", None),
+    ]
+    assert medal_table(entries) == [
+        ("LVT", MedalCount(gold=1, bronze=1)),
+        ("RTK", MedalCount(gold=1)),
+        ("RVT", MedalCount(silver=2, excellence=1)),
+        ("OT", MedalCount(excellence=1)),
+    ]
+
+
+def test_medal_table_equal_rows_go_by_name() -> None:
+    assert [group for group, _ in medal_table([("B", "gold"), ("A", "gold")])] == ["A", "B"]
+
+
+def test_medallions_are_not_counted_as_medals() -> None:
+    assert MedalCount(gold=1, silver=2, bronze=3, excellence=4).medals == 6
 
 
 # 7. Advancement
