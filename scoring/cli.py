@@ -17,3 +17,7 @@ COMMANDS: list[click.Command] = []
 from scoring.results_cli import export_results_command, results_command  # noqa: E402 - COMMANDS first
 
 COMMANDS.extend([results_command, export_results_command])
+
+from scoring.scheme_cli import import_scheme_command  # noqa: E402
+
+COMMANDS.append(import_scheme_command)
