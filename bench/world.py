@@ -128,8 +128,8 @@ class BuiltEvent:
     skills: list[str]
     competitors: dict[str, list[str]]
     """Skill code → its competitors' codes."""
-    aspects: list[tuple[str, str]]
-    """(aspect code, kind) of the scheme every skill uses, in scheme order."""
+    aspects: list[tuple[str, str, str | None]]
+    """(aspect code, kind, calculation) of the scheme every skill uses, in scheme order."""
     experts: list[ExpertLogin] = field(default_factory=list)
     scores: int = 0
     measurements: int = 0
@@ -150,7 +150,7 @@ async def _bulk_scores(session: AsyncSession, rows: list[tuple[int, int, int, in
     stamp = convert(now) if convert else now
     columns = ("aspect_id", "competitor_id", "expert_id", "score", "created_at", "updated_at")
     places = ", ".join("?" if dialect.paramstyle == "qmark" else f"${n}" for n in range(1, len(columns) + 1))
-    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({places})"
+    statement = f"INSERT INTO {JudgeScore.__tablename__} ({', '.join(columns)}) VALUES ({places})"
     for start in range(0, len(rows), CHUNK):
         await connection.exec_driver_sql(statement, [(*row, stamp, stamp) for row in rows[start:start + CHUNK]])
 
@@ -188,7 +188,8 @@ async def build_event(
         session.add_all(skill_rows)
         await session.commit()
         built = BuiltEvent(EVENT_CODE, STAGE_CODE, [s.code for s in skill_rows], {},
-                           [(a.code, a.kind) for a in scheme.aspects])
+                           [(a.code, a.kind, a.calculation.kind if a.calculation else None)
+                            for a in scheme.aspects])
 
         for skill in skill_rows:
             await save_scheme(session, None, skill, stage, scheme, source_filename="generated.xlsx")
