@@ -2,7 +2,7 @@
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import (
     MAX_EMAX,
@@ -16,6 +16,7 @@ from decimal import (
     InvalidOperation,
     localcontext,
 )
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final, Literal, TypeVar
 
@@ -66,9 +67,17 @@ def judgement_mark(max_mark: Decimal, scores: Sequence[int]) -> Decimal:
     for score in scores:
         if isinstance(score, bool) or score not in JUDGEMENT_SCORES:
             raise ValueError(f"score {score!r} is outside 0..3")
+    if not max_mark.is_finite():
+        raise ValueError(f"{max_mark} is not a finite number")
+    return _judgement_mark(max_mark, sum(scores), len(scores))
+
+
+@lru_cache(maxsize=4096)
+def _judgement_mark(max_mark: Decimal, total: int, judges: int) -> Decimal:
+    """The mark for a sum of scores: a skill repeats the same few combinations tens of thousands of times."""
     with localcontext(_ARITHMETIC):
         # One division of the exact product, so that an exact x.xx5 rounds up.
-        return round_half_up(max_mark * sum(scores) / (3 * len(scores)))
+        return round_half_up(max_mark * total / (3 * judges))
 
 
 def judgement_spread_ok(scores: Sequence[int], max_spread: int = 1) -> bool:
@@ -331,24 +340,29 @@ K = TypeVar("K", bound=Hashable)
 
 def totals(marks: Iterable[AspectMark]) -> Totals:
     """Raw total and subtotals; codes in natural order (A1, A2, A10), sections by number."""
-    marks = list(marks)
+    everything: list[Decimal] = []
+    criteria: dict[str, list[Decimal]] = {}
+    sub_criteria: dict[str, list[Decimal]] = {}
+    sections: dict[int, list[Decimal]] = {}
+    for m in marks:  # one pass: a skill's results add up some 10,000 marks
+        everything.append(m.mark)
+        criteria.setdefault(m.criterion, []).append(m.mark)
+        sub_criteria.setdefault(m.sub_criterion, []).append(m.mark)
+        if m.section is not None:
+            sections.setdefault(m.section, []).append(m.mark)
     return Totals(
-        raw=exact_sum(m.mark for m in marks),
-        criteria=_in_code_order(_sum_by(marks, lambda m: m.criterion)),
-        sub_criteria=_in_code_order(_sum_by(marks, lambda m: m.sub_criterion)),
-        sections=dict(sorted(_sum_by(marks, lambda m: m.section).items())),
+        raw=exact_sum(everything),
+        criteria=_in_code_order(_sums(criteria)),
+        sub_criteria=_in_code_order(_sums(sub_criteria)),
+        sections=dict(sorted(_sums(sections).items())),
     )
 
 
-def _sum_by(marks: Iterable[AspectMark], key: Callable[[AspectMark], K | None]) -> dict[K, Decimal]:
-    grouped: dict[K, list[Decimal]] = {}
-    for mark in marks:
-        group = key(mark)
-        if group is not None:
-            grouped.setdefault(group, []).append(mark.mark)
+def _sums(grouped: Mapping[K, list[Decimal]]) -> dict[K, Decimal]:
     return {group: exact_sum(group_marks) for group, group_marks in grouped.items()}
 
 
+@lru_cache(maxsize=8192)
 def code_order(code: str) -> tuple[tuple[int, str], ...]:
     """Sort key for codes such as A2 < A10: digit runs compare as numbers, the rest as text."""
     return tuple((int(part), "") if part.isdecimal() else (-1, part) for part in re.split(r"(\d+)", code))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -115,7 +115,7 @@ async def save_scheme(
     )
     session.add(scheme)
     await session.flush()
-    _add_parts(session, scheme, data)
+    await _add_parts(session, scheme, data)
     audit.record(
         session,
         actor,
@@ -138,8 +138,8 @@ async def save_scheme(
     return scheme
 
 
-def _add_parts(session: AsyncSession, scheme: MarkingScheme, data: SchemeData) -> None:
-    """Add the scheme's sections, criteria, sub-criteria and aspects as rows."""
+async def _add_parts(session: AsyncSession, scheme: MarkingScheme, data: SchemeData) -> None:
+    """Add the scheme's sections, criteria, sub-criteria and aspects as rows (flushed)."""
     for section in data.sections:
         session.add(
             StandardsSection(scheme_id=scheme.id, number=section.number, name=section.name, weighting=section.weighting)
@@ -165,6 +165,7 @@ def _add_parts(session: AsyncSession, scheme: MarkingScheme, data: SchemeData) -
         subs[sub_data.code] = sub
         session.add(sub)
     positions: dict[str, int] = {}
+    added: list[tuple[Aspect, scheme_data.AspectData]] = []
     for item in data.aspects:
         positions[item.sub_criterion] = positions.get(item.sub_criterion, 0) + 1
         calculation = item.calculation if item.kind == "M" else None
@@ -184,13 +185,25 @@ def _add_parts(session: AsyncSession, scheme: MarkingScheme, data: SchemeData) -
             possible=calculation.possible if calculation else None,
         )
         session.add(aspect)
-        for descriptor in item.descriptors:
-            aspect.descriptors.append(Descriptor(score=descriptor.score, text=descriptor.text))
-        if calculation is not None:
-            for number, choice in enumerate(calculation.choices, start=1):
-                aspect.choices.append(
-                    ChoiceOption(position=number, label=choice.label, deduction_percent=choice.deduction_percent)
-                )
+        added.append((aspect, item))
+    await session.flush()
+    # Descriptors and options in one statement each (a CIS scheme has hundreds): nothing reads them back here.
+    descriptors = [
+        {"aspect_id": aspect.id, "score": descriptor.score, "text": descriptor.text}
+        for aspect, item in added
+        for descriptor in item.descriptors
+    ]
+    choices = [
+        {"aspect_id": aspect.id, "position": number, "label": choice.label,
+         "deduction_percent": choice.deduction_percent}
+        for aspect, item in added
+        if item.kind == "M" and item.calculation is not None
+        for number, choice in enumerate(item.calculation.choices, start=1)
+    ]
+    if descriptors:
+        await session.execute(insert(Descriptor), descriptors)
+    if choices:
+        await session.execute(insert(ChoiceOption), choices)
 
 
 def scheme_data_of(scheme: MarkingScheme) -> SchemeData:
