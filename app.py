@@ -30,7 +30,13 @@ import competition.routes
 import live.routes
 import scoring.routes
 from competition import notify
-from competition.auth import AuthMiddleware, CSRFUnlessBearerMiddleware, DatabaseSessionBackend, LoginThrottle
+from competition.auth import (
+    SESSION_COOKIE,
+    AuthMiddleware,
+    CSRFUnlessBearerMiddleware,
+    DatabaseSessionBackend,
+    LoginThrottle,
+)
 from competition.config import STATIC_DIR, Settings, load_settings
 from competition.db import create_engine, session_factory
 from competition.models import BrowserSession, KeyValue
@@ -59,7 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     sessions = session_factory(engine)
     session_config = ServerSideSessionConfig(
-        key="podium_session", secure=settings.https, httponly=True, samesite="lax", max_age=14 * 24 * 3600
+        key=SESSION_COOKIE, secure=settings.https, httponly=True, samesite="lax", max_age=14 * 24 * 3600
     )
     session_backend = DatabaseSessionBackend(config=session_config, alchemy_config=alchemy, model=BrowserSession)
     csrf_config = CSRFConfig(

@@ -117,12 +117,28 @@ class AuthMiddleware:
         return user, "session"
 
 
+SESSION_COOKIE = "podium_session"
+
+
+def _has_session_cookie(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie" and any(
+            part.strip().startswith(SESSION_COOKIE + "=") for part in value.decode("latin-1").split(";")
+        ):
+            return True
+    return False
+
+
 class CSRFUnlessBearerMiddleware(CSRFMiddleware):
     """Litestar's CSRF check, except for requests carrying `Authorization: Bearer` (browsers never add it
-    cross-site, and such requests ignore the session cookie)."""
+    cross-site, and such requests ignore the session cookie) and API requests without any session cookie
+    (nothing to forge: they are anonymous, and the API answers them 401)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and bearer_token(scope) is not None:
+        if scope["type"] == "http" and (
+            bearer_token(scope) is not None
+            or (scope.get("path", "").startswith("/api/") and not _has_session_cookie(scope))
+        ):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

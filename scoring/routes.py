@@ -13,3 +13,7 @@ route_handlers.extend(results_api.route_handlers)
 from scoring import results_pages  # noqa: E402
 
 route_handlers.extend(results_pages.route_handlers)
+
+from scoring import marks_api  # noqa: E402
+
+route_handlers.extend(marks_api.route_handlers)
