@@ -17,3 +17,7 @@ route_handlers.extend(results_pages.route_handlers)
 from scoring import marks_api  # noqa: E402
 
 route_handlers.extend(marks_api.route_handlers)
+
+from scoring import marking_pages  # noqa: E402
+
+route_handlers.extend(marking_pages.route_handlers)

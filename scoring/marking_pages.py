@@ -1,0 +1,519 @@
+"""Marking pages for tablets: the expert's day, a marking form, one aspect for every competitor, sign-off,
+unlocking, the Chief Expert's marking teams and the skill's audit trail.
+
+Marks are saved by the page's script (static/js/marking.js) through the JSON API, one field at a
+time, with an outbox that survives a reload and a lost connection; sign-off, unlocking and teams
+are plain form posts. Every rule is enforced by `scoring.marking`, whatever a page offered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from competition.auth import current_user, may_manage_skill, require_skill_manager
+from competition.errors import Forbidden, NotFound, PodiumError
+from competition.i18n import gettext as _
+from competition.models import AuditRecord, Competitor, Event, Expert, Skill, Stage, User
+from competition.registration.services import code_is, get_event, get_skill, get_stage
+from scoring import marking
+from scoring.marking_views import aspect_column, build_form, days_of, expert_day
+from scoring.marks import StageMarks, load_stage_marks
+from scoring.models import MarkingScheme, MarkingTeamMember, SubCriterion
+from scoring.results_pages import mark
+from scoring.scheme import find_scheme
+
+PLACE = "/{event:str}/{skill:str}/{stage:str}"
+
+
+@dataclass(frozen=True)
+class MarkingContext:
+    """Everything a marking page of one skill and stage stands on, for the user looking at it."""
+
+    event: Event
+    skill: Skill
+    stage: Stage
+    place: marking.MarkingPlace
+    scheme: MarkingScheme
+    marks: StageMarks
+    user: User
+    expert: Expert | None
+    manager: bool
+    team: dict[int, set[int]]
+
+    @property
+    def url(self) -> str:
+        return f"/marking/{self.event.code}/{self.skill.code}/{self.stage.code}"
+
+    @property
+    def api(self) -> str:
+        return f"/api/v1/events/{self.event.code}/skills/{self.skill.code}/stages/{self.stage.code}"
+
+    def sub_criterion(self, code: str) -> SubCriterion:
+        for criterion in self.scheme.criteria:
+            for sub in criterion.sub_criteria:
+                if sub.code.upper() == code.strip().upper():
+                    return sub
+        raise NotFound(
+            _(
+                "Skill %(skill)s has no sub-criterion %(code)s in stage %(stage)s.",
+                code=code,
+                skill=self.skill.code,
+                stage=self.stage.code,
+            )
+        )
+
+    def competitor(self, code: str) -> Any:
+        for competitor in self.marks.competitors:
+            if competitor.code.upper() == code.strip().upper():
+                return competitor
+        raise NotFound(
+            _(
+                "There is no competitor %(code)s in skill %(skill)s, stage %(stage)s.",
+                code=code,
+                skill=self.skill.code,
+                stage=self.stage.code,
+            )
+        )
+
+    def base(self, **more: Any) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "skill": self.skill,
+            "stage": self.stage,
+            "scheme": self.scheme,
+            "expert": self.expert,
+            "manager": self.manager,
+            "marking_url": self.url,
+            "api": self.api,
+            "judges": self.place.judges,
+            "mark": mark,
+            **more,
+        }
+
+
+async def marking_context(
+    session: AsyncSession,
+    request: Request[Any, Any, Any],
+    event: str,
+    skill: str,
+    stage: str,
+    competitor_ids: list[int] | None = None,
+) -> MarkingContext:
+    """The context for the skill's experts, its Chief Expert and organisers; 401/403 for anyone else."""
+    user = current_user(request)
+    if user is None:
+        raise NotAuthorizedException(_("Please log in."))
+    found_event = await get_event(session, event)
+    found_skill = await get_skill(session, found_event, skill)
+    found_stage = await get_stage(session, found_event, stage)
+    expert = await session.scalar(select(Expert).where(Expert.user_id == user.id, Expert.skill_id == found_skill.id))
+    manager = await may_manage_skill(session, user, found_skill)
+    if expert is None and not manager:
+        raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=found_skill.code))
+    place = await marking.place_of(session, found_event, found_skill, found_stage)
+    scheme = await find_scheme(session, found_skill, found_stage)
+    marks = await load_stage_marks(session, found_skill, found_stage.id, competitor_ids)
+    assert scheme is not None and marks is not None  # place_of found the scheme
+    team: dict[int, set[int]] = defaultdict(set)
+    rows = await session.execute(
+        select(MarkingTeamMember.sub_criterion_id, MarkingTeamMember.expert_id)
+        .join(SubCriterion, SubCriterion.id == MarkingTeamMember.sub_criterion_id)
+        .where(SubCriterion.scheme_id == scheme.id)
+    )
+    for sub_id, expert_id in rows:
+        team[sub_id].add(expert_id)
+    return MarkingContext(
+        found_event, found_skill, found_stage, place, scheme, marks, user, expert, manager, dict(team)
+    )
+
+
+def _crumbs(context: MarkingContext, *more: tuple[str, str]) -> list[tuple[str, str]]:
+    return [
+        (_("My marking"), "/marking"),
+        (f"{context.skill.code} {context.skill.name} · {context.stage.name}", context.url),
+        *more,
+    ]
+
+
+async def _form_ids(session: AsyncSession, event: str, competitor: str) -> list[int]:
+    found = await get_event(session, event)
+    return list(
+        await session.scalars(
+            select(Competitor.id).where(Competitor.event_id == found.id, code_is(Competitor, competitor))
+        )
+    )
+
+
+class MarkingPages(Controller):
+    """The expert's marking pages under /marking."""
+
+    path = "/marking"
+
+    @get("/", name="marking_home")
+    async def home(self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Template:
+        """The skills and stages the user marks (experts) or oversees (Chief Experts, organisers)."""
+        user = current_user(request)
+        if user is None:
+            raise NotAuthorizedException(_("Please log in."))
+        query = (
+            select(Event, Skill, Stage, MarkingScheme.status)
+            .join(Skill, Skill.event_id == Event.id)
+            .join(MarkingScheme, MarkingScheme.skill_id == Skill.id)
+            .join(Stage, Stage.id == MarkingScheme.stage_id)
+            .order_by(Event.starts.desc(), Skill.code, Stage.starts)
+        )
+        if not user.is_organiser:
+            query = query.join(Expert, Expert.skill_id == Skill.id).where(Expert.user_id == user.id)
+        places = (await db_session.execute(query)).all()
+        return Template("scoring/marking/home.html", context={"places": places, "crumbs": [(_("My marking"), "")]})
+
+    @get(PLACE, name="marking_day")
+    async def day(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        day: FromQuery[str | None] = None,
+    ) -> Template:
+        """The expert's day: each sub-criterion with its progress and every competitor's form."""
+        context = await marking_context(db_session, request, event, skill, stage)
+        days = days_of(context.scheme)
+        chosen = day if day in days else None
+        return Template(
+            "scoring/marking/day.html",
+            context=context.base(
+                days=days,
+                day=chosen,
+                subs=expert_day(context.scheme, context.marks, context.expert, context.team, chosen),
+                progress=context.marks.progress(),
+                ready=context.place.ready,
+                crumbs=[
+                    (_("My marking"), "/marking"),
+                    (f"{context.skill.code} {context.skill.name} · {context.stage.name}", ""),
+                ],
+            ),
+        )
+
+    @get(PLACE + "/forms/{competitor:str}/{sub:str}", name="marking_form")
+    async def form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        competitor: FromPath[str],
+        sub: FromPath[str],
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        """One marking form: every aspect of the sub-criterion for one competitor, with big touch targets."""
+        return await self._form_page(db_session, request, event, skill, stage, competitor, sub, _notice(notice))
+
+    async def _form_page(
+        self,
+        session: AsyncSession,
+        request: Request[Any, Any, Any],
+        event: str,
+        skill: str,
+        stage: str,
+        competitor: str,
+        sub: str,
+        notice: dict[str, str] | None,
+        refusal: PodiumError | None = None,
+    ) -> Template:
+        context = await marking_context(
+            session, request, event, skill, stage, await _form_ids(session, event, competitor)
+        )
+        entry = context.competitor(competitor)
+        found_sub = context.sub_criterion(sub)
+        view = build_form(context.marks, found_sub, entry, context.expert, context.team)
+        if view.status == "conflict" and not context.manager:
+            raise Forbidden(
+                _(
+                    "Competitor %(competitor)s is from your own institution: another expert marks them.",
+                    competitor=entry.code,
+                )
+            )
+        if refusal is not None:
+            notice = {"kind": "error", "text": refusal.message}
+        subs = [s for c in context.scheme.criteria for s in c.sub_criteria]
+        position = next(i for i, s in enumerate(subs) if s.id == found_sub.id)
+        return Template(
+            "scoring/marking/form.html",
+            context=context.base(
+                form=view,
+                competitor=entry,
+                sub=found_sub,
+                notice=notice,
+                previous=subs[position - 1] if position > 0 else None,
+                next=subs[position + 1] if position + 1 < len(subs) else None,
+                crumbs=_crumbs(context, (f"{entry.code} · {found_sub.code}", "")),
+            ),
+            status_code=refusal.status_code if refusal is not None else 200,
+        )
+
+    @get(PLACE + "/aspects/{aspect:str}", name="marking_aspect")
+    async def aspect(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        aspect: FromPath[str],
+    ) -> Template:
+        """The landscape view: one aspect for every competitor the expert may mark, in one row each."""
+        context = await marking_context(db_session, request, event, skill, stage)
+        wanted = aspect.strip().upper()
+        found = next(
+            (a for c in context.scheme.criteria for s in c.sub_criteria for a in s.aspects if a.code == wanted), None
+        )
+        if found is None:
+            raise NotFound(
+                _(
+                    "Skill %(skill)s has no aspect %(code)s in stage %(stage)s.",
+                    code=aspect,
+                    skill=context.skill.code,
+                    stage=context.stage.code,
+                )
+            )
+        sub = found.sub_criterion
+        aspects = [a for c in context.scheme.criteria for s in c.sub_criteria for a in s.aspects]
+        position = next(i for i, a in enumerate(aspects) if a.id == found.id)
+        return Template(
+            "scoring/marking/aspect.html",
+            context=context.base(
+                aspect=found,
+                sub=sub,
+                column=aspect_column(context.marks, sub, found, context.expert, context.team),
+                previous=aspects[position - 1] if position > 0 else None,
+                next=aspects[position + 1] if position + 1 < len(aspects) else None,
+                crumbs=_crumbs(context, (f"{found.code} · {_('all competitors')}", "")),
+            ),
+        )
+
+    @post(PLACE + "/forms/{competitor:str}/{sub:str}/lock", name="marking_lock")
+    async def lock(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        competitor: FromPath[str],
+        sub: FromPath[str],
+    ) -> Redirect | Template:
+        """Sign off and lock the form; a refusal (incomplete, not allowed) comes back as the page's message."""
+        user = current_user(request)
+        if user is None:
+            raise NotAuthorizedException(_("Please log in."))
+        place = await marking.find_place(db_session, event, skill, stage)
+        try:
+            code, sub_code = await marking.lock_form(db_session, place, user, competitor, sub)
+        except PodiumError as refusal:
+            await db_session.rollback()
+            return await self._form_page(db_session, request, event, skill, stage, competitor, sub, None, refusal)
+        return Redirect(f"{_place_url(place)}/forms/{code}/{sub_code}?notice=locked", status_code=303)
+
+    @post(PLACE + "/forms/{competitor:str}/{sub:str}/unlock", name="marking_unlock")
+    async def unlock(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        competitor: FromPath[str],
+        sub: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Redirect | Template:
+        user = current_user(request)
+        if user is None:
+            raise NotAuthorizedException(_("Please log in."))
+        place = await marking.find_place(db_session, event, skill, stage)
+        try:
+            code, sub_code = await marking.unlock_form(db_session, place, user, competitor, sub, data.get("reason", ""))
+        except PodiumError as refusal:
+            await db_session.rollback()
+            return await self._form_page(db_session, request, event, skill, stage, competitor, sub, None, refusal)
+        return Redirect(f"{_place_url(place)}/forms/{code}/{sub_code}?notice=unlocked", status_code=303)
+
+    @get(PLACE + "/teams", name="marking_teams")
+    async def teams(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        """The Chief Expert's marking teams: which experts mark each sub-criterion."""
+        return await self._teams_page(db_session, request, event, skill, stage, None, _notice(notice))
+
+    async def _teams_page(
+        self,
+        session: AsyncSession,
+        request: Request[Any, Any, Any],
+        event: str,
+        skill: str,
+        stage: str,
+        refusal: PodiumError | None,
+        notice: dict[str, str] | None = None,
+    ) -> Template:
+        context = await marking_context(session, request, event, skill, stage)
+        await require_skill_manager(session, context.user, context.skill)
+        experts = list(
+            await session.scalars(select(Expert).where(Expert.skill_id == context.skill.id).order_by(Expert.code))
+        )
+        if refusal is not None:
+            notice = {"kind": "error", "text": refusal.message}
+        return Template(
+            "scoring/marking/teams.html",
+            context=context.base(
+                experts=experts, team=context.team, notice=notice, crumbs=_crumbs(context, (_("Marking teams"), ""))
+            ),
+            status_code=refusal.status_code if refusal is not None else 200,
+        )
+
+    @post(PLACE + "/teams", name="marking_teams_save")
+    async def save_teams(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+    ) -> Redirect | Template:
+        """Each sub-criterion's checked experts become its team (none checked: every expert of the skill)."""
+        user = current_user(request)
+        if user is None:
+            raise NotAuthorizedException(_("Please log in."))
+        place = await marking.find_place(db_session, event, skill, stage)
+        form = await request.form()
+        scheme = await find_scheme(db_session, place.skill, place.stage)
+        assert scheme is not None
+        chosen = {
+            sub.code: [str(v) for v in form.getall(f"team-{sub.code}", [])]
+            for c in scheme.criteria
+            for sub in c.sub_criteria
+        }
+        try:
+            await marking.claim(db_session, place)
+            for code, experts in chosen.items():
+                await marking.set_marking_team(db_session, place, user, code, experts, commit=False)
+            await db_session.commit()
+        except PodiumError as refusal:
+            await db_session.rollback()
+            return await self._teams_page(db_session, request, event, skill, stage, refusal)
+        return Redirect(f"{_place_url(place)}/teams?notice=saved", status_code=303)
+
+    @get(PLACE + "/audit", name="marking_audit")
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        competitor: FromQuery[str | None] = None,
+        subject: FromQuery[str | None] = None,
+        actor: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+    ) -> Template:
+        """The skill's audit trail in the stage, newest first, filtered by competitor, aspect or form, who and what."""
+        context = await marking_context(db_session, request, event, skill, stage)
+        await require_skill_manager(db_session, context.user, context.skill)
+        entries = await audit_entries(db_session, context, competitor, subject, actor, action)
+        return Template(
+            "scoring/marking/audit.html",
+            context=context.base(
+                entries=entries,
+                filters={
+                    "competitor": competitor or "",
+                    "subject": subject or "",
+                    "actor": actor or "",
+                    "action": action or "",
+                },
+                actions=["score", "measurement", "lock", "unlock", "team"],
+                crumbs=_crumbs(context, (_("Audit trail"), "")),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: dt.datetime
+    actor: str
+    action: str
+    competitor: str
+    subject: str
+    old: str
+    new: str
+    reason: str
+
+
+async def audit_entries(
+    session: AsyncSession,
+    context: MarkingContext,
+    competitor: str | None,
+    subject: str | None,
+    actor: str | None,
+    action: str | None,
+    limit: int = 500,
+) -> list[AuditLine]:
+    query = (
+        select(AuditRecord, Competitor.code)
+        .outerjoin(Competitor, Competitor.id == AuditRecord.competitor_id)
+        .where(
+            AuditRecord.skill_id == context.skill.id,
+            or_(AuditRecord.stage_id == context.stage.id, AuditRecord.stage_id.is_(None)),
+        )
+        .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
+        .limit(limit)
+    )
+    if competitor:
+        query = query.where(code_is(Competitor, competitor.strip()))
+    if subject:
+        query = query.where(AuditRecord.subject.ilike(subject.strip() + "%"))
+    if actor:
+        query = query.where(AuditRecord.actor.ilike("%" + actor.strip() + "%"))
+    if action:
+        query = query.where(AuditRecord.action == action)
+    rows = (await session.execute(query)).all()
+    return [
+        AuditLine(r.at, r.actor, r.action, code or "", r.subject, r.old_value or "", r.new_value or "", r.reason or "")
+        for r, code in rows
+    ]
+
+
+def _place_url(place: marking.MarkingPlace) -> str:
+    return f"/marking/{place.event.code}/{place.skill.code}/{place.stage.code}"
+
+
+def _notice(notice: str | None) -> dict[str, str] | None:
+    """The message a redirect carries back: `locked`, `unlocked` or `saved` (refusals render in place)."""
+    if not notice:
+        return None
+    texts = {
+        "locked": _("Signed off and locked."),
+        "unlocked": _("Unlocked: the form can be marked again."),
+        "saved": _("Marking teams saved."),
+    }
+    return {"kind": "ok", "text": texts.get(notice, "")} if notice in texts else None
+
+
+route_handlers: list[Any] = [MarkingPages]
