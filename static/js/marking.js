@@ -15,7 +15,7 @@
       saving: "Saving…", saved: "Saved", waiting: "Saved · waiting for the other judges",
       disagreement: "Judges disagree: discuss and score again", unsent: "Not sent yet: kept on this tablet, retrying",
       login: "Not sent: your log-in has expired. Log in again; the mark is kept on this tablet.",
-      refused: "Not saved: ", pending: " marks are kept on this tablet and not sent yet.",
+      refused: "Not saved: ", pending: "Marks kept on this tablet, not sent yet: ",
       ready: "ready to sign off", progress: "in progress", disagree: "judges disagree", wait: "Send the marks kept on this tablet first."
     },
     lv: {
@@ -23,7 +23,7 @@
       disagreement: "Vērtētāji nav vienisprātis: apspriediet un vērtējiet vēlreiz",
       unsent: "Vēl nav nosūtīts: glabājas šajā planšetē, mēģina vēlreiz",
       login: "Nav nosūtīts: pieteikšanās beigusies. Piesakieties vēlreiz; atzīme glabājas šajā planšetē.",
-      refused: "Nav saglabāts: ", pending: " atzīmes glabājas šajā planšetē un vēl nav nosūtītas.",
+      refused: "Nav saglabāts: ", pending: "Atzīmes glabājas šajā planšetē, vēl nav nosūtītas: ",
       ready: "gatava apstiprināšanai", progress: "procesā", disagree: "vērtētāji nav vienisprātis",
       wait: "Vispirms nosūtiet šajā planšetē glabātās atzīmes."
     }
@@ -100,7 +100,7 @@
     var boxes = document.querySelectorAll("[data-outbox-summary]");
     for (var i = 0; i < boxes.length; i++) {
       boxes[i].hidden = count === 0;
-      boxes[i].textContent = count ? count + TEXT.pending : "";
+      boxes[i].textContent = count ? TEXT.pending + count : "";
     }
   }
 
