@@ -21,3 +21,7 @@ COMMANDS.extend([results_command, export_results_command])
 from scoring.scheme_cli import import_scheme_command  # noqa: E402
 
 COMMANDS.append(import_scheme_command)
+
+from scoring.marks_cli import import_marks_command  # noqa: E402
+
+COMMANDS.append(import_marks_command)

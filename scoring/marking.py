@@ -259,16 +259,19 @@ async def claim(session: AsyncSession, place: MarkingPlace) -> None:
     await session.execute(select(MarkingScheme.id).where(MarkingScheme.id == place.scheme_id).with_for_update())
 
 
+def not_ready(place: MarkingPlace) -> Conflict:
+    return Conflict(
+        _(
+            "The marking scheme of skill %(skill)s in stage %(stage)s is a draft with problems: fix it before marking.",
+            skill=place.skill.code,
+            stage=place.stage.code,
+        )
+    )
+
+
 def _check_ready(place: MarkingPlace) -> None:
     if not place.ready:
-        raise Conflict(
-            _(
-                "The marking scheme of skill %(skill)s in stage %(stage)s is a draft with problems: "
-                "fix it before marking.",
-                skill=place.skill.code,
-                stage=place.stage.code,
-            )
-        )
+        raise not_ready(place)
 
 
 def _changed(session: AsyncSession, place: MarkingPlace, competitor: Competitor) -> None:

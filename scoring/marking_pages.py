@@ -8,30 +8,36 @@ are plain form posts. Every rule is enforced by `scoring.marking`, whatever a pa
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.auth import current_user, may_manage_skill, require_skill_manager
-from competition.errors import Forbidden, NotFound, PodiumError
+from competition.config import Settings
+from competition.errors import Forbidden, Invalid, NotFound, PodiumError
 from competition.i18n import gettext as _
 from competition.models import AuditRecord, Competitor, Event, Expert, Skill, Stage, User
 from competition.registration.services import code_is, get_event, get_skill, get_stage
 from scoring import marking
+from scoring.cis_xlsx import write_marks_template
 from scoring.marking_views import aspect_column, build_form, days_of, expert_day
 from scoring.marks import StageMarks, load_stage_marks
+from scoring.marks_import import import_marks, summary
+from scoring.marks_workbook import read_marks, refuse
 from scoring.models import MarkingScheme, MarkingTeamMember, SubCriterion
-from scoring.results_pages import mark
-from scoring.scheme import find_scheme
+from scoring.results_pages import XLSX, mark
+from scoring.scheme import find_scheme, scheme_data_of
 
 PLACE = "/{event:str}/{skill:str}/{stage:str}"
 
@@ -420,6 +426,111 @@ class MarkingPages(Controller):
             await db_session.rollback()
             return await self._teams_page(db_session, request, event, skill, stage, refusal)
         return Redirect(f"{_place_url(place)}/teams?notice=saved", status_code=303)
+
+    @get(PLACE + "/import", name="marks_import_page")
+    async def import_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+    ) -> Template:
+        """The paper backup: upload a marks workbook (Chief Expert, organisers)."""
+        return await self._import_page(db_session, request, event, skill, stage, {})
+
+    async def _import_page(
+        self,
+        session: AsyncSession,
+        request: Request[Any, Any, Any],
+        event: str,
+        skill: str,
+        stage: str,
+        more: dict[str, Any],
+        status_code: int = 200,
+    ) -> Template:
+        context = await marking_context(session, request, event, skill, stage)
+        await require_skill_manager(session, context.user, context.skill)
+        return Template(
+            "scoring/marking/import.html",
+            context=context.base(
+                crumbs=_crumbs(context, (_("Import marks"), "")),
+                **{"summary": None, "error": None, "problems": [], **more},
+            ),
+            status_code=status_code,
+        )
+
+    @post(PLACE + "/import", name="marks_import_upload", status_code=200)
+    async def import_upload(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        data: MultipartBody[dict[str, Any]],
+    ) -> Template:
+        """Record an uploaded marks workbook: every row, or with any bad row nothing (each bad row named)."""
+        user = current_user(request)
+        if user is None:
+            raise NotAuthorizedException(_("Please log in."))
+        place = await marking.find_place(db_session, event, skill, stage)
+        await require_skill_manager(db_session, user, place.skill)
+        upload = data.get("workbook")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await self._import_page(
+                db_session,
+                request,
+                event,
+                skill,
+                stage,
+                {"error": _("Choose a marks workbook (.xlsx) to import.")},
+                400,
+            )
+        content = await upload.read(settings.max_upload_bytes + 1)
+        if len(content) > settings.max_upload_bytes:
+            limit = settings.max_upload_bytes // (1024 * 1024)
+            return await self._import_page(
+                db_session,
+                request,
+                event,
+                skill,
+                stage,
+                {"error": _("%(file)s is larger than %(limit)s MB.", file=upload.filename, limit=limit)},
+                413,
+            )
+        read = await asyncio.to_thread(read_marks, content)
+        try:
+            if read.problems:
+                raise refuse(upload.filename, read.problems)
+            outcome = await import_marks(
+                db_session, place, user, read.rows, upload.filename, lock=data.get("lock") in ("on", "1", "true")
+            )
+        except Invalid as refused:
+            return await self._import_page(
+                db_session, request, event, skill, stage, {"error": refused.message, "problems": refused.problems}, 422
+            )
+        return await self._import_page(
+            db_session, request, event, skill, stage, {"summary": summary(upload.filename, outcome)}
+        )
+
+    @get(PLACE + "/marks-template.xlsx", name="marks_template")
+    async def marks_template(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+    ) -> Response[bytes]:
+        """The blank marks workbook of the stage: one row per competitor and aspect."""
+        context = await marking_context(db_session, request, event, skill, stage)
+        data = scheme_data_of(context.scheme)
+        people = [(c.code, c.name) for c in context.marks.competitors]
+        content = await asyncio.to_thread(write_marks_template, data, people, context.place.judges)
+        name = f"{context.event.code}-{context.skill.code}-{context.stage.code}-marks.xlsx"
+        return Response(content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @get(PLACE + "/audit", name="marking_audit")
     async def audit(
