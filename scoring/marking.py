@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -42,6 +42,9 @@ from scoring.models import (
     SchemeStatus,
     SubCriterion,
 )
+
+MIN_JUDGES, MAX_JUDGES = 3, 5
+"""The rule book: 3 judges by default, 3-5 allowed."""
 
 
 @dataclass(frozen=True)
@@ -683,6 +686,82 @@ async def set_marking_team(
     if commit:
         await session.commit()
     return new
+
+
+def parse_judges(raw: object) -> int:
+    """A judging team size 3-5, or Invalid."""
+    try:
+        size = int(str(raw).strip())
+    except ValueError:
+        size = 0
+    if not MIN_JUDGES <= size <= MAX_JUDGES:
+        raise Invalid(_("A judging team has 3 to 5 judges, not %(judges)s.", judges=raw))
+    return size
+
+
+async def set_judging_team_size(
+    session: AsyncSession, place: MarkingPlace, actor: User | None, judges: object, *, commit: bool = True
+) -> int:
+    """How many judges score each judgement aspect (3-5); the Chief Expert's call, before any form is locked."""
+    if actor is not None and not await may_manage_skill(session, actor, place.skill):
+        raise Forbidden(_("Only the skill's Chief Expert or an organiser may set the judging team size."))
+    size = parse_judges(judges)
+    if commit:
+        await claim(session, place)
+    old = await session.scalar(select(MarkingScheme.judges).where(MarkingScheme.id == place.scheme_id))
+    if old == size:
+        return size
+    locked = await session.scalar(
+        select(Form.id)
+        .join(SubCriterion, SubCriterion.id == Form.sub_criterion_id)
+        .where(SubCriterion.scheme_id == place.scheme_id, Form.locked.is_(True))
+        .limit(1)
+    )
+    if locked is not None:
+        raise Conflict(_("Forms of this stage are locked already: the judging team size can no longer change."))
+    small = [
+        code
+        for code, members in (
+            await session.execute(
+                select(SubCriterion.code, func.count(MarkingTeamMember.id))
+                .join(MarkingTeamMember, MarkingTeamMember.sub_criterion_id == SubCriterion.id)
+                .where(SubCriterion.scheme_id == place.scheme_id)
+                .group_by(SubCriterion.code)
+            )
+        ).all()
+        if members < size
+    ]
+    if small:
+        raise Invalid(
+            _(
+                "The marking teams of %(subs)s have fewer than %(judges)s experts: enlarge them first.",
+                subs=", ".join(sorted(small)),
+                judges=size,
+            )
+        )
+    await session.execute(update(MarkingScheme).where(MarkingScheme.id == place.scheme_id).values(judges=size))
+    audit.record(
+        session,
+        actor,
+        "judges",
+        place.skill.code,
+        event_id=place.event.id,
+        skill_id=place.skill.id,
+        stage_id=place.stage.id,
+        old=old,
+        new=size,
+    )
+    await bump_revision(session, place.scheme_id)
+    _announce(session, place)
+    if commit:
+        await session.commit()
+    return size
+
+
+def _announce(session: AsyncSession, place: MarkingPlace) -> None:
+    notify.on_commit(
+        session, notify.Change(event=place.event.code, what="marks", skill=place.skill.code, stage=place.stage.code)
+    )
 
 
 # --- what a tablet may see -----------------------------------------------------------------------

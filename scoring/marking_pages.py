@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -418,9 +418,12 @@ class MarkingPages(Controller):
             for sub in c.sub_criteria
         }
         try:
+            judges = marking.parse_judges(form.get("judges", place.judges))
+            sized = replace(place, judges=judges)
             await marking.claim(db_session, place)
             for code, experts in chosen.items():
-                await marking.set_marking_team(db_session, place, user, code, experts, commit=False)
+                await marking.set_marking_team(db_session, sized, user, code, experts, commit=False)
+            await marking.set_judging_team_size(db_session, place, user, judges, commit=False)
             await db_session.commit()
         except PodiumError as refusal:
             await db_session.rollback()

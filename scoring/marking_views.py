@@ -86,6 +86,9 @@ class SubCriterionDay:
     on_team: bool
     progress: Progress
     forms: list[FormView]
+    waiting: int = 0
+    """Aspects some judges have scored and others not yet."""
+    disagreements: int = 0
 
 
 def form_status(states: Iterable[AspectState], locked: bool) -> str:
@@ -157,7 +160,12 @@ def expert_day(
             codes = [c.code for c in marks.competitors]
             progress = _sub_progress(marks, sub, codes)
             on_team = expert is None or on_marking_team(expert, sub, team)
-            days.append(SubCriterionDay(sub, on_team, progress, forms))
+            statuses = [marks.state(code, aspect.code).status for code in codes for aspect in sub.aspects]
+            days.append(
+                SubCriterionDay(
+                    sub, on_team, progress, forms, statuses.count(rules.WAITING), statuses.count(rules.DISAGREEMENT)
+                )
+            )
     return days
 
 

@@ -226,6 +226,9 @@
     } catch (e) { /* offline: the page as rendered stands */ }
   }
 
+  // Another tablet may change a mark too (the later write wins): look again now and then, and on return.
+  window.setInterval(function () { if (!document.hidden && pending() === 0) { resync(); } }, 20000);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync().then(restore); flush(); } });
   window.addEventListener("online", function () { pause = 1000; flush(); });
   window.addEventListener("pageshow", function (event) { if (event.persisted) { resync().then(restore); } });
   restore();

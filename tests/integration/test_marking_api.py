@@ -341,3 +341,32 @@ async def test_judges_saving_at_once_lose_nothing_and_resends_record_once(
     seen = await client.get(f"{BASE}/marks/C002", headers=marking.bearer("inese"))
     statuses = {m["aspect"]: m["status"] for m in seen.json()["marks"]}
     assert all(statuses[aspect] == "saved" for aspect in aspects)
+
+
+async def test_a_judging_team_of_four_needs_four_scores_and_is_fixed_once_a_form_is_locked(
+    client: AsyncTestClient[Any], session: AsyncSession, marking: Marking
+) -> None:
+    from competition.errors import Conflict, Invalid
+    from scoring.marking import set_judging_team_size
+
+    place = await find_place(session, "SL2023", "23", "SF1")
+    with pytest.raises(Invalid, match="3 to 5"):
+        await set_judging_team_size(session, place, None, 6)
+    await set_judging_team_size(session, place, marking.world.user("inese@example.lv"), 4)
+    aspect = marking.aspects["J"]
+    for who in ["peteris", "andris", "dace"]:
+        response = await client.put(mark_url("C002", aspect), json={"score": 2}, headers=marking.bearer(who))
+    assert response.json()["status"] == "waiting"
+    fourth = await client.put(mark_url("C002", aspect), json={"score": 3}, headers=marking.bearer("inese"))
+    assert fourth.json()["status"] == "saved"
+    assert await audit_count(session, "judges") == 1
+    await session.commit()
+    from scoring.models import Form
+
+    sub_id = await session.scalar(select(SubCriterion.id).where(SubCriterion.code == marking.sub))
+    competitor_id = marking.world.competitors[1].id
+    session.add(Form(sub_criterion_id=sub_id, competitor_id=competitor_id, locked=True))
+    await session.commit()
+    place = await find_place(session, "SL2023", "23", "SF1")
+    with pytest.raises(Conflict, match="locked already"):
+        await set_judging_team_size(session, place, None, 3)

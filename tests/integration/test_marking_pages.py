@@ -88,6 +88,7 @@ async def test_a_judge_sees_only_their_own_score_until_every_judge_is_in(
     await as_user(client, "andris@example.lv")
     await put_mark(client, "C002", judged, {"score": 3})
     await as_user(client, "peteris@example.lv")
+    assert "Waiting for judges: 1" in (await client.get(PAGES)).text
     page = (await client.get(f"{PAGES}/forms/C002/{sub}")).text
     field = page[page.index(f'id="field-C002-{judged}"') :]
     field = field[: field.index('<div class="field-foot">')]
