@@ -12,15 +12,18 @@ lock). Saving the same value again changes nothing and records nothing, so a tab
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, SessionTransaction
 
 from competition import audit, notify
 from competition.auth import may_manage_skill
@@ -30,10 +33,12 @@ from competition.i18n import gettext as _
 from competition.models import Competitor, Event, Expert, Role, Skill, Stage, StageEntry, User
 from competition.registration.services import code_is, get_event, get_skill, get_stage
 from scoring import rules
-from scoring.marks import AspectRule, AspectState, bump_revision, judged, load_stage_marks, measured
+from scoring.marks import AspectRule, bump_revision, judged, load_stage_marks, measured
 from scoring.models import (
     Aspect,
     AspectKind,
+    ChoiceOption,
+    Criterion,
     Form,
     JudgeScore,
     MarkingScheme,
@@ -92,6 +97,18 @@ class MarkOutcome:
 
 async def find_place(session: AsyncSession, event_code: str, skill_code: str, stage_code: str) -> MarkingPlace:
     """The skill and stage by their codes, or NotFound (also when the stage has no marking scheme)."""
+    found = (
+        await session.execute(
+            select(Event, Skill, Stage, MarkingScheme.id, MarkingScheme.judges, MarkingScheme.status)
+            .join(Skill, Skill.event_id == Event.id)
+            .join(Stage, Stage.event_id == Event.id)
+            .join(MarkingScheme, (MarkingScheme.skill_id == Skill.id) & (MarkingScheme.stage_id == Stage.id))
+            .where(code_is(Event, event_code), code_is(Skill, skill_code), code_is(Stage, stage_code))
+        )
+    ).one_or_none()
+    if found is not None:  # one query on every save; the look-ups below only to say what is missing
+        event, skill, stage, scheme_id, judges, status = found
+        return MarkingPlace(event, skill, stage, scheme_id, judges, status == SchemeStatus.READY)
     event = await get_event(session, event_code)
     skill = await get_skill(session, event, skill_code)
     stage = await get_stage(session, event, stage_code)
@@ -147,16 +164,40 @@ async def _competitor(session: AsyncSession, place: MarkingPlace, code: str) -> 
     return competitor
 
 
-async def _aspect(session: AsyncSession, place: MarkingPlace, code: str) -> Aspect:
-    aspect = await session.scalar(
-        select(Aspect)
-        .where(Aspect.scheme_id == place.scheme_id, Aspect.code == code.strip().upper())
-        .options(
-            selectinload(Aspect.sub_criterion).selectinload(SubCriterion.criterion),
-            selectinload(Aspect.choices),
+@dataclass(frozen=True)
+class AspectTarget:
+    """An aspect as marking needs it: its rule and the sub-criterion (form) it is on."""
+
+    rule: AspectRule
+    sub_criterion_id: int
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+
+async def _aspect(session: AsyncSession, place: MarkingPlace, code: str) -> AspectTarget:
+    """One query (two for a choice): a save looks its aspect up on every request."""
+    row = (
+        await session.execute(
+            select(
+                Aspect.id,
+                Aspect.code,
+                SubCriterion.id,
+                SubCriterion.code,
+                Criterion.code,
+                Aspect.section,
+                Aspect.kind,
+                Aspect.max_mark,
+                Aspect.calculation,
+                Aspect.possible,
+            )
+            .join(SubCriterion, SubCriterion.id == Aspect.sub_criterion_id)
+            .join(Criterion, Criterion.id == SubCriterion.criterion_id)
+            .where(Aspect.scheme_id == place.scheme_id, Aspect.code == code.strip().upper())
         )
-    )
-    if aspect is None:
+    ).one_or_none()
+    if row is None:
         raise NotFound(
             _(
                 "Skill %(skill)s has no aspect %(code)s in stage %(stage)s.",
@@ -165,7 +206,28 @@ async def _aspect(session: AsyncSession, place: MarkingPlace, code: str) -> Aspe
                 stage=place.stage.code,
             )
         )
-    return aspect
+    aspect_id, aspect_code, sub_id, sub_code, criterion, section, kind, max_mark, calculation, possible = row
+    choices: tuple[rules.Choice, ...] = ()
+    if kind == AspectKind.MEASUREMENT and calculation == "choice":
+        options = await session.execute(
+            select(ChoiceOption.label, ChoiceOption.deduction_percent)
+            .where(ChoiceOption.aspect_id == aspect_id)
+            .order_by(ChoiceOption.position)
+        )
+        choices = tuple(rules.Choice(label, Decimal(percent)) for label, percent in options)
+    rule = AspectRule(
+        id=aspect_id,
+        code=aspect_code,
+        sub_criterion=sub_code,
+        criterion=criterion,
+        section=section,
+        kind=kind,
+        max_mark=Decimal(max_mark if max_mark is not None else 0),
+        calculation=calculation if kind == AspectKind.MEASUREMENT else None,
+        possible=possible,
+        choices=choices,
+    )
+    return AspectTarget(rule, sub_id)
 
 
 async def _sub_criterion(session: AsyncSession, place: MarkingPlace, code: str) -> SubCriterion:
@@ -182,22 +244,6 @@ async def _sub_criterion(session: AsyncSession, place: MarkingPlace, code: str) 
             )
         )
     return sub
-
-
-def aspect_rule(aspect: Aspect) -> AspectRule:
-    """The marking rule of an aspect loaded with its sub-criterion, criterion and choices."""
-    return AspectRule(
-        id=aspect.id,
-        code=aspect.code,
-        sub_criterion=aspect.sub_criterion.code,
-        criterion=aspect.sub_criterion.criterion.code,
-        section=aspect.section,
-        kind=aspect.kind,
-        max_mark=Decimal(aspect.max_mark if aspect.max_mark is not None else 0),
-        calculation=aspect.calculation if aspect.kind == AspectKind.MEASUREMENT else None,
-        possible=aspect.possible,
-        choices=tuple(rules.Choice(c.label, Decimal(c.deduction_percent)) for c in aspect.choices),
-    )
 
 
 async def team_of(session: AsyncSession, sub_criterion_id: int) -> list[int]:
@@ -220,7 +266,7 @@ def has_conflict(expert: Expert, competitor: Competitor) -> bool:
 
 
 async def _check_marker(
-    session: AsyncSession, place: MarkingPlace, marker: Marker, competitor: Competitor, sub: SubCriterion
+    session: AsyncSession, place: MarkingPlace, marker: Marker, competitor: Competitor, sub_id: int, sub_code: str
 ) -> None:
     if marker.expert.skill_id != place.skill.id:
         raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=place.skill.code))
@@ -231,8 +277,8 @@ async def _check_marker(
                 competitor=competitor.code,
             )
         )
-    if not await may_mark(session, marker.expert, sub.id):
-        raise Forbidden(_("You are not on the marking team of sub-criterion %(sub)s.", sub=sub.code))
+    if not await may_mark(session, marker.expert, sub_id):
+        raise Forbidden(_("You are not on the marking team of sub-criterion %(sub)s.", sub=sub_code))
 
 
 async def _is_locked(session: AsyncSession, sub_criterion_id: int, competitor_id: int) -> bool:
@@ -243,12 +289,12 @@ async def _is_locked(session: AsyncSession, sub_criterion_id: int, competitor_id
     )
 
 
-def _locked(competitor: Competitor, sub: SubCriterion) -> Conflict:
+def _locked(competitor: Competitor, sub: str) -> Conflict:
     return Conflict(
         _(
             "The form %(sub)s of competitor %(competitor)s is signed off and locked: the Chief Expert "
             "unlocks it with a reason.",
-            sub=sub.code,
+            sub=sub,
             competitor=competitor.code,
         )
     )
@@ -258,8 +304,49 @@ async def claim(session: AsyncSession, place: MarkingPlace) -> None:
     """Begin a change of the stage's marks and queue behind any other writer of the stage (see the module's
     note). Every service below claims and commits itself; with `commit=False` its caller has claimed
     and commits (an import: many marks, one transaction)."""
-    await begin_write(session)
-    await session.execute(select(MarkingScheme.id).where(MarkingScheme.id == place.scheme_id).with_for_update())
+    if session.in_transaction():
+        await session.commit()  # end the look-ups' read transaction: the change reads fresh data
+    lock = _writer_lock(session, place)
+    await lock.acquire()
+    session.sync_session.info[_HELD_LOCK] = lock
+    try:
+        await begin_write(session)
+        if session.get_bind().engine.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE holds the lock
+            await session.execute(select(MarkingScheme.id).where(MarkingScheme.id == place.scheme_id).with_for_update())
+    except BaseException:
+        _release(session.sync_session)
+        raise
+
+
+# Writers of this process queue on an asyncio lock before they ask the database: SQLite's busy handler
+# would otherwise have them sleep and poll (up to 100 ms a time) while another save holds the write
+# lock. SQLite has one writer per file, so one lock per loop; PostgreSQL one per stage. The database's
+# own lock still orders writers of other processes. The lock is let go when the transaction ends.
+_HELD_LOCK = "podium_marking_lock"
+_WRITER_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _writer_lock(session: AsyncSession, place: MarkingPlace) -> asyncio.Lock:
+    engine = session.get_bind().engine
+    key = (str(engine.url), 0 if engine.dialect.name == "sqlite" else place.scheme_id)
+    locks = _WRITER_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    if key not in locks:
+        locks[key] = asyncio.Lock()
+    return locks[key]
+
+
+def _release(session: Session) -> None:
+    lock = session.info.pop(_HELD_LOCK, None)
+    if lock is not None and lock.locked():
+        lock.release()
+
+
+@sqlalchemy_event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        _release(session)
 
 
 def not_ready(place: MarkingPlace) -> Conflict:
@@ -327,40 +414,43 @@ async def record_score(
     score: object,
     *,
     commit: bool = True,
+    target: AspectTarget | None = None,
 ) -> MarkOutcome:
     """Record the marker's judgement score 0-3 for one aspect of one competitor (a later score replaces it)."""
+    competitor = await _competitor(session, place, competitor_code)
+    aspect = target or await _aspect(session, place, aspect_code)
+    rule = aspect.rule
+    if not rule.is_judgement:
+        raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=rule.code))
+    new = parse_score(score, rule.code)
+    _check_ready(place)
     if commit:
         await claim(session, place)
-    competitor = await _competitor(session, place, competitor_code)
-    aspect = await _aspect(session, place, aspect_code)
-    if aspect.kind != AspectKind.JUDGEMENT:
-        raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=aspect.code))
-    new = parse_score(score, aspect.code)
-    _check_ready(place)
-    await _check_marker(session, place, marker, competitor, aspect.sub_criterion)
+    await _check_marker(session, place, marker, competitor, aspect.sub_criterion_id, rule.sub_criterion)
     if await _is_locked(session, aspect.sub_criterion_id, competitor.id):
-        raise _locked(competitor, aspect.sub_criterion)
-    existing = await session.scalar(
-        select(JudgeScore).where(
-            JudgeScore.aspect_id == aspect.id,
-            JudgeScore.competitor_id == competitor.id,
-            JudgeScore.expert_id == marker.expert.id,
+        raise _locked(competitor, rule.sub_criterion)
+    judges = {
+        row.expert_id: row
+        for row in await session.scalars(
+            select(JudgeScore).where(JudgeScore.aspect_id == rule.id, JudgeScore.competitor_id == competitor.id)
         )
-    )
+    }
+    existing = judges.get(marker.expert.id)
     changed = existing is None or existing.score != new
     if changed:
         old = None if existing is None else existing.score
         if existing is None:
-            session.add(
-                JudgeScore(aspect_id=aspect.id, competitor_id=competitor.id, expert_id=marker.expert.id, score=new)
+            judges[marker.expert.id] = JudgeScore(
+                aspect_id=rule.id, competitor_id=competitor.id, expert_id=marker.expert.id, score=new
             )
+            session.add(judges[marker.expert.id])
         else:
             existing.score = new
         audit.record(
             session,
             marker.actor,
             "score",
-            aspect.code,
+            rule.code,
             event_id=place.event.id,
             skill_id=place.skill.id,
             stage_id=place.stage.id,
@@ -371,21 +461,10 @@ async def record_score(
         await session.flush()
         await bump_revision(session, place.scheme_id)
         _changed(session, place, competitor)
-    state = await _judgement_state(session, place, aspect, competitor)
+    state = judged(rule, {expert: row.score for expert, row in judges.items()}, place.judges, place.max_spread)
     if commit:
         await session.commit()
-    return MarkOutcome(competitor.code, aspect.code, state.status, state.mark, changed)
-
-
-async def _judgement_state(
-    session: AsyncSession, place: MarkingPlace, aspect: Aspect, competitor: Competitor
-) -> AspectState:
-    rows = await session.execute(
-        select(JudgeScore.expert_id, JudgeScore.score).where(
-            JudgeScore.aspect_id == aspect.id, JudgeScore.competitor_id == competitor.id
-        )
-    )
-    return judged(aspect_rule(aspect), {expert_id: score for expert_id, score in rows}, place.judges, place.max_spread)
+    return MarkOutcome(competitor.code, rule.code, state.status, state.mark, changed)
 
 
 async def record_measurement(
@@ -398,23 +477,24 @@ async def record_measurement(
     reason: str = "",
     *,
     commit: bool = True,
+    target: AspectTarget | None = None,
 ) -> MarkOutcome:
     """Record a measurement of one aspect of one competitor by a team member (a later record replaces it)."""
-    if commit:
-        await claim(session, place)
     competitor = await _competitor(session, place, competitor_code)
-    aspect = await _aspect(session, place, aspect_code)
-    if aspect.kind != AspectKind.MEASUREMENT:
-        raise Invalid(_("Aspect %(aspect)s is a judgement: send a score 0-3, not a value.", aspect=aspect.code))
-    rule = aspect_rule(aspect)
+    aspect = target or await _aspect(session, place, aspect_code)
+    rule = aspect.rule
+    if rule.is_judgement:
+        raise Invalid(_("Aspect %(aspect)s is a judgement: send a score 0-3, not a value.", aspect=rule.code))
     reason = (reason or "").strip()
     new = parse_value(rule, value, reason)
     _check_ready(place)
-    await _check_marker(session, place, marker, competitor, aspect.sub_criterion)
+    if commit:
+        await claim(session, place)
+    await _check_marker(session, place, marker, competitor, aspect.sub_criterion_id, rule.sub_criterion)
     if await _is_locked(session, aspect.sub_criterion_id, competitor.id):
-        raise _locked(competitor, aspect.sub_criterion)
+        raise _locked(competitor, rule.sub_criterion)
     existing = await session.scalar(
-        select(Measurement).where(Measurement.aspect_id == aspect.id, Measurement.competitor_id == competitor.id)
+        select(Measurement).where(Measurement.aspect_id == rule.id, Measurement.competitor_id == competitor.id)
     )
     changed = existing is None or Decimal(existing.value) != new or (existing.reason or "") != reason
     if changed:
@@ -422,11 +502,7 @@ async def record_measurement(
         if existing is None:
             session.add(
                 Measurement(
-                    aspect_id=aspect.id,
-                    competitor_id=competitor.id,
-                    expert_id=marker.expert.id,
-                    value=new,
-                    reason=reason,
+                    aspect_id=rule.id, competitor_id=competitor.id, expert_id=marker.expert.id, value=new, reason=reason
                 )
             )
         else:
@@ -435,7 +511,7 @@ async def record_measurement(
             session,
             marker.actor,
             "measurement",
-            aspect.code,
+            rule.code,
             event_id=place.event.id,
             skill_id=place.skill.id,
             stage_id=place.stage.id,
@@ -450,7 +526,7 @@ async def record_measurement(
     state = measured(rule, new, reason, marker.expert.id)
     if commit:
         await session.commit()
-    return MarkOutcome(competitor.code, aspect.code, state.status, state.mark, changed)
+    return MarkOutcome(competitor.code, rule.code, state.status, state.mark, changed)
 
 
 async def record_mark(
@@ -464,25 +540,26 @@ async def record_mark(
     commit: bool = True,
 ) -> MarkOutcome:
     """Record what a tablet or the API sends: `{"score": n}` for a J aspect, `{"value", "reason"}` for M."""
-    aspect = await _aspect(session, place, aspect_code)
+    target = await _aspect(session, place, aspect_code)
     score, value = body.get("score"), body.get("value")
-    if aspect.kind == AspectKind.JUDGEMENT and score is None and value is not None:
-        raise Invalid(_("Aspect %(aspect)s is a judgement: it needs a score 0, 1, 2 or 3.", aspect=aspect.code))
-    if aspect.kind == AspectKind.MEASUREMENT and value is None and score is not None:
-        raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=aspect.code))
-    if aspect.kind == AspectKind.JUDGEMENT:
+    if target.rule.is_judgement and score is None and value is not None:
+        raise Invalid(_("Aspect %(aspect)s is a judgement: it needs a score 0, 1, 2 or 3.", aspect=target.code))
+    if not target.rule.is_judgement and value is None and score is not None:
+        raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=target.code))
+    if target.rule.is_judgement:
         return await record_score(
-            session, place, marker, competitor_code, aspect.code, body.get("score"), commit=commit
+            session, place, marker, competitor_code, target.code, score, commit=commit, target=target
         )
     return await record_measurement(
         session,
         place,
         marker,
         competitor_code,
-        aspect.code,
-        body.get("value"),
+        target.code,
+        value,
         str(body.get("reason") or ""),
         commit=commit,
+        target=target,
     )
 
 
