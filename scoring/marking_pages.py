@@ -307,7 +307,7 @@ class MarkingPages(Controller):
                 column=aspect_column(context.marks, sub, found, context.expert, context.team),
                 previous=aspects[position - 1] if position > 0 else None,
                 next=aspects[position + 1] if position + 1 < len(aspects) else None,
-                crumbs=_crumbs(context, (f"{found.code} · {_('all competitors')}", "")),
+                crumbs=_crumbs(context, (_("%(aspect)s · all competitors", aspect=found.code), "")),
             ),
         )
 

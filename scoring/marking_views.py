@@ -176,13 +176,9 @@ def _sub_progress(marks: StageMarks, sub: SubCriterion, codes: list[str]) -> Pro
 
 
 def days_of(scheme: MarkingScheme) -> list[str]:
-    """The scheme's days of marking in order of first appearance (C1, C2, …)."""
-    seen: list[str] = []
-    for criterion in scheme.criteria:
-        for sub in criterion.sub_criteria:
-            if sub.day and sub.day not in seen:
-                seen.append(sub.day)
-    return seen
+    """The scheme's days of marking in their natural order (C1, C2, … or 1, 2, …)."""
+    days = {sub.day for criterion in scheme.criteria for sub in criterion.sub_criteria if sub.day}
+    return sorted(days, key=rules.code_order)
 
 
 def aspect_column(
