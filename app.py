@@ -42,6 +42,7 @@ from competition.db import create_engine, session_factory
 from competition.models import BrowserSession, KeyValue
 from competition.web import LanguageMiddleware, SecurityHeadersMiddleware, exception_handlers, template_config
 from live.hub import Hub, channels_plugin
+from live.renderer import BoardRenderer
 
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
@@ -77,12 +78,15 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     channels = channels_plugin(settings)
     hub = Hub(channels)
+    board = BoardRenderer(channels, sessions, settings.channels_backlog)
 
-    def on_startup(app: Litestar) -> None:
+    async def on_startup(app: Litestar) -> None:
         notify.subscribe(hub)
+        await board.start()
 
-    def on_shutdown(app: Litestar) -> None:
+    async def on_shutdown(app: Litestar) -> None:
         notify.unsubscribe(hub)
+        await board.stop()
 
     return Litestar(
         route_handlers=[
@@ -113,7 +117,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.debug,
-        state=State({"settings": settings, "sessions": sessions}),
+        state=State({"settings": settings, "sessions": sessions, "board": board}),
     )
 
 

@@ -24,9 +24,7 @@ def channel_for(event_code: str) -> str:
 
 def backend_for(settings: Settings) -> ChannelsBackend:
     if settings.redis_url:
-        return RedisChannelsPubSubBackend(
-            redis=Redis.from_url(settings.redis_url), key_prefix=settings.redis_prefix
-        )
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix=settings.redis_prefix)
     return MemoryChannelsBackend()
 
 
@@ -55,7 +53,10 @@ def encode_change(change: Change) -> str:
 def decode_change(data: bytes | str) -> Change:
     raw = json.loads(data)
     return Change(
-        event=raw["event"], what=raw["what"], skill=raw.get("skill"), stage=raw.get("stage"),
+        event=raw["event"],
+        what=raw["what"],
+        skill=raw.get("skill"),
+        stage=raw.get("stage"),
         competitor=raw.get("competitor"),
     )
 

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import competition.models  # noqa: F401  (registers the tables)
+import live.models  # noqa: F401
 import scoring.models  # noqa: F401
 from competition.db import WRITE_OPTION, create_engine, metadata
 
