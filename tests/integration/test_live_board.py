@@ -74,9 +74,12 @@ async def test_the_socket_sends_the_board_then_each_change(
 async def test_a_socket_from_another_site_is_refused(client: AsyncTestClient[Any], world: World) -> None:
     from litestar.exceptions import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect), await client.websocket_connect(
-        "/live/SL2023/ws", headers={"origin": "https://evil.example", "host": "testserver.local"}
-    ) as socket:
+    with (
+        pytest.raises(WebSocketDisconnect),
+        await client.websocket_connect(
+            "/live/SL2023/ws", headers={"origin": "https://evil.example", "host": "testserver.local"}
+        ) as socket,
+    ):
         socket.receive_text(timeout=5)
 
 
@@ -116,3 +119,42 @@ async def test_the_organiser_sets_the_policy_and_runs_the_ceremony(
     assert not [line["raw"] for line in results.document(False)["competitors"] if line["raw"] and line["raw"] in board]
     semi = await form_post(client, "/events/SL2023/live/ceremony/23/SF1", {"step": "1"})
     assert semi.status_code == 409
+
+
+async def test_two_workers_share_one_board_over_redis(
+    settings: Any, engine: Any, session: AsyncSession, world: World, database_url: str, tmp_path: Any
+) -> None:
+    """A mark saved through worker A (a `uvicorn` process of its own) reaches a viewer connected to
+    worker B (this process) only through the real Redis: the two share nothing else but the database."""
+    import dataclasses
+    import uuid
+
+    import httpx
+
+    from app import create_app
+    from tests.browser.conftest import start_server
+    from tests.conftest import REDIS_URL
+
+    prefix = f"podium-test-{uuid.uuid4().hex[:8]}"
+    token = await api_token(session, world.user("andris@example.lv"))
+    aspect = await session.scalar(select(Aspect.code).where(Aspect.kind == "M").order_by(Aspect.id).limit(1))
+    await session.commit()
+    worker_a = start_server(
+        database_url, tmp_path / "a", extra_env={"PODIUM_REDIS_URL": REDIS_URL, "PODIUM_REDIS_PREFIX": prefix}
+    )
+    shared = dataclasses.replace(settings, redis_url=REDIS_URL, redis_prefix=prefix)
+    try:
+        async with AsyncTestClient(app=create_app(shared, engine=engine), base_url="http://b.local") as worker_b:
+            with await worker_b.websocket_connect("/live/SL2023/ws?lang=en") as socket:
+                assert 'id="skill-23"' in socket.receive_text(timeout=10)
+                async with httpx.AsyncClient(base_url=worker_a.url) as client_a:
+                    saved = await client_a.put(
+                        f"/api/v1/events/SL2023/skills/23/stages/SF1/marks/C002/{aspect}",
+                        json={"value": 1},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                assert saved.status_code == 200, saved.text
+                change = socket.receive_text(timeout=10)
+                assert change.startswith('<section hx-swap-oob="true" id="skill-23"')
+    finally:
+        worker_a.stop()
