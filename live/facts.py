@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from competition.models import Event, Skill, Stage
+from competition.models import Event, Skill, Stage, Visibility
 from live.board import CompetitorFacts, SkillFacts, StageFacts
 from live.models import CeremonyReveal
 from scoring import rules
-from scoring.marks import load_stage_marks
+from scoring.marks import load_stage_marks, stage_progress
 from scoring.models import MarkingScheme, ResultsPublication
 from scoring.results import compute, results_settings
 
@@ -54,11 +54,26 @@ def forget_cached_facts() -> None:
 
 
 async def stage_facts(
-    session: AsyncSession, event: Event, skill: Skill, stage: Stage, *, published: bool, step: int, key: Hashable
+    session: AsyncSession,
+    event: Event,
+    skill: Skill,
+    stage: Stage,
+    *,
+    published: bool,
+    step: int,
+    key: Hashable,
+    progress_only: bool = False,
 ) -> StageFacts:
+    """A stage's facts; `progress_only` (the board shows progress only) counts in the database instead."""
     cached = _cache.get((skill.id, stage.id), key)
     if cached is not None:
         return cached
+    if progress_only:
+        progress = await stage_progress(session, skill, stage.id)
+        assert progress is not None
+        facts = StageFacts(stage.code, stage.name, stage.kind, progress, published=published, ceremony_step=step)
+        _cache.put((skill.id, stage.id), key, facts)
+        return facts
     marks = await load_stage_marks(session, skill, stage.id)
     assert marks is not None  # only stages with a scheme are asked for
     results = {line.competitor.code: line.result for line in compute(marks, results_settings(event, skill, stage))}
@@ -95,6 +110,7 @@ async def event_facts(
     session: AsyncSession, event: Event, skill_codes: Iterable[str] | None = None
 ) -> list[SkillFacts]:
     """The facts of every skill of the event with a marking scheme (or of those skills only), by code."""
+    progress_only = event.visibility == Visibility.PROGRESS  # then no figure is even read
     query = (
         select(
             Skill, Stage, MarkingScheme.revision, MarkingScheme.updated_at, ResultsPublication.id, CeremonyReveal.step
@@ -114,8 +130,10 @@ async def event_facts(
     skills: dict[str, tuple[Skill, list[StageFacts]]] = {}
     for skill, stage, revision, updated, publication, step in (await session.execute(query)).all():
         published = publication is not None
-        key = (revision, updated, published, step or 0, event.updated_at)
-        facts = await stage_facts(session, event, skill, stage, published=published, step=step or 0, key=key)
+        key = (revision, updated, published, step or 0, event.updated_at, progress_only)
+        facts = await stage_facts(
+            session, event, skill, stage, published=published, step=step or 0, key=key, progress_only=progress_only
+        )
         skills.setdefault(skill.code, (skill, []))[1].append(facts)
     return [
         SkillFacts(skill.code, skill.name, skill.sector.name if skill.sector else "", tuple(stages))

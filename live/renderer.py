@@ -35,8 +35,9 @@ from scoring.results_pages import mark
 
 log = logging.getLogger(__name__)
 
-COALESCE_S = 0.1
-"""Changes within this long of the first are rendered together."""
+COALESCE_S = 0.5
+"""Changes within this long of the first are rendered together: during marking a skill changes many
+times a second, its board twice a second at most."""
 REFRESH = b""
 """Queued for a viewer that fell behind: send it the whole board."""
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.models import Competitor, Event, Institution, Skill, StageEntry
@@ -339,7 +339,10 @@ async def load_stage_marks(
         scores[(competitor_id, aspect_id)][expert_id] = score
     measurement_rows = await session.execute(
         select(
-            Measurement.aspect_id, Measurement.competitor_id, Measurement.value, Measurement.reason,
+            Measurement.aspect_id,
+            Measurement.competitor_id,
+            Measurement.value,
+            Measurement.reason,
             Measurement.expert_id,
         )
         .join(Aspect, Aspect.id == Measurement.aspect_id)
@@ -383,3 +386,63 @@ async def bump_revision(session: AsyncSession, scheme_id: int) -> None:
     await session.execute(
         update(MarkingScheme).where(MarkingScheme.id == scheme_id).values(revision=MarkingScheme.revision + 1)
     )
+
+
+async def stage_progress(session: AsyncSession, skill: Skill, stage_id: int) -> Progress | None:
+    """`load_stage_marks(...).progress()` counted by the database, without reading a mark (the live board
+    asks for it on every change). A judgement counts once `judges` judges have scored it within the
+    judgement rule, as `rules.judgement_status` says; `tests/integration/test_stage_marks.py` holds the two
+    to the same answer."""
+    scheme = (
+        await session.execute(
+            select(MarkingScheme.id, MarkingScheme.judges).where(
+                MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage_id
+            )
+        )
+    ).one_or_none()
+    if scheme is None:
+        return None
+    scheme_id, judges = scheme
+    spread = await session.scalar(select(Event.judgement_spread).where(Event.id == skill.event_id))
+    spread = spread if spread is not None else 1
+    taking_part = (
+        select(Competitor.id)
+        .join(StageEntry, StageEntry.competitor_id == Competitor.id)
+        .where(Competitor.skill_id == skill.id, StageEntry.stage_id == stage_id)
+    )
+    competitors = await session.scalar(select(func.count()).select_from(taking_part.subquery())) or 0
+    aspects = await session.scalar(select(func.count(Aspect.id)).where(Aspect.scheme_id == scheme_id)) or 0
+    subs = await session.scalar(select(func.count(SubCriterion.id)).where(SubCriterion.scheme_id == scheme_id)) or 0
+    judged = (
+        select(JudgeScore.aspect_id)
+        .join(Aspect, Aspect.id == JudgeScore.aspect_id)
+        .where(
+            Aspect.scheme_id == scheme_id,
+            Aspect.kind == AspectKind.JUDGEMENT.value,
+            JudgeScore.competitor_id.in_(taking_part),
+        )
+        .group_by(JudgeScore.aspect_id, JudgeScore.competitor_id)
+        .having(func.count() >= judges, func.max(JudgeScore.score) - func.min(JudgeScore.score) <= spread)
+    )
+    judgements = await session.scalar(select(func.count()).select_from(judged.subquery())) or 0
+    measurements = (
+        await session.scalar(
+            select(func.count(Measurement.id))
+            .join(Aspect, Aspect.id == Measurement.aspect_id)
+            .where(
+                Aspect.scheme_id == scheme_id,
+                Aspect.kind == AspectKind.MEASUREMENT.value,
+                Measurement.competitor_id.in_(taking_part),
+            )
+        )
+        or 0
+    )
+    locked = (
+        await session.scalar(
+            select(func.count(Form.id))
+            .join(SubCriterion, SubCriterion.id == Form.sub_criterion_id)
+            .where(SubCriterion.scheme_id == scheme_id, Form.locked.is_(True), Form.competitor_id.in_(taking_part))
+        )
+        or 0
+    )
+    return Progress(judgements + measurements, competitors * aspects, locked, competitors * subs)

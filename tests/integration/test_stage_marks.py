@@ -26,15 +26,21 @@ async def test_stage_marks_follow_the_rule_book(session: AsyncSession) -> None:
     a13 = await _aspect(session, scheme, "A1.3")  # M number_completed of 5, max 1.25
     a15 = await _aspect(session, scheme, "A1.5")  # J, max 1
     a16 = await _aspect(session, scheme, "A1.6")  # J, max 1.5
-    session.add_all([
-        Measurement(aspect_id=a11.id, competitor_id=anna.id, expert_id=judges[0].id, value=Decimal(1)),
-        Measurement(aspect_id=a13.id, competitor_id=anna.id, expert_id=judges[0].id, value=Decimal(3)),
-        *[JudgeScore(aspect_id=a15.id, competitor_id=anna.id, expert_id=j.id, score=s)
-          for j, s in zip(judges, (2, 2, 3), strict=True)],
-        *[JudgeScore(aspect_id=a16.id, competitor_id=anna.id, expert_id=j.id, score=s)
-          for j, s in zip(judges, (0, 2, 1), strict=True)],
-        JudgeScore(aspect_id=a15.id, competitor_id=janis.id, expert_id=judges[0].id, score=1),
-    ])
+    session.add_all(
+        [
+            Measurement(aspect_id=a11.id, competitor_id=anna.id, expert_id=judges[0].id, value=Decimal(1)),
+            Measurement(aspect_id=a13.id, competitor_id=anna.id, expert_id=judges[0].id, value=Decimal(3)),
+            *[
+                JudgeScore(aspect_id=a15.id, competitor_id=anna.id, expert_id=j.id, score=s)
+                for j, s in zip(judges, (2, 2, 3), strict=True)
+            ],
+            *[
+                JudgeScore(aspect_id=a16.id, competitor_id=anna.id, expert_id=j.id, score=s)
+                for j, s in zip(judges, (0, 2, 1), strict=True)
+            ],
+            JudgeScore(aspect_id=a15.id, competitor_id=janis.id, expert_id=judges[0].id, score=1),
+        ]
+    )
     await session.commit()
 
     marks = await load_stage_marks(session, world.skill, world.semi_final.id)
@@ -76,3 +82,33 @@ async def test_locked_forms_and_the_revision_are_read(session: AsyncSession) -> 
 async def test_a_stage_without_a_scheme_has_no_marks(session: AsyncSession) -> None:
     world = await build_world(session)
     assert await load_stage_marks(session, world.skill, world.final.id) is None
+
+
+async def test_progress_counted_by_the_database_is_the_progress_of_the_marks(session: AsyncSession) -> None:
+    """`stage_progress` (SQL, for the live board) and `load_stage_marks().progress()` (the rule book in
+    Python) agree on saved, waiting, disagreeing, measured and locked marks."""
+    from sqlalchemy import select
+
+    from scoring.marking import Marker, find_place, record_mark
+    from scoring.marks import load_stage_marks, stage_progress
+    from scoring.models import Aspect
+    from tests.helpers import add_scheme, build_world, mark_all
+
+    world = await build_world(session)
+    scheme = await add_scheme(session, world.skill, world.semi_final)
+    await mark_all(session, scheme, world.competitors[0], world.experts[1:4], score=2)
+    judged = list(await session.scalars(select(Aspect.code).where(Aspect.kind == "J").order_by(Aspect.id).limit(3)))
+    measured = await session.scalar(select(Aspect.code).where(Aspect.calculation == "pass_fail").limit(1))
+    place = await find_place(session, "SL2023", "23", "SF1")
+    andris, dace, peteris = world.experts[2], world.experts[3], world.experts[0]
+    for expert, score in [(andris, 2), (dace, 2), (peteris, 3)]:  # C002: within the rule
+        await record_mark(session, place, Marker(None, expert), "C002", judged[0], {"score": score})
+    for expert, score in [(andris, 0), (dace, 2), (peteris, 3)]:  # C002: a disagreement
+        await record_mark(session, place, Marker(None, expert), "C002", judged[1], {"score": score})
+    await record_mark(session, place, Marker(None, andris), "C002", judged[2], {"score": 1})  # waiting
+    await record_mark(session, place, Marker(None, andris), "C002", measured or "", {"value": "yes"})
+    marks = await load_stage_marks(session, world.skill, world.semi_final.id)
+    assert marks is not None
+    counted = await stage_progress(session, world.skill, world.semi_final.id)
+    assert counted == marks.progress()
+    assert counted is not None and counted.marks_entered == len(marks.aspects) + 2
