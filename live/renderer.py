@@ -2,8 +2,9 @@
 per language, and sends the same bytes to every viewer of that event connected to this worker.
 
 Changes reach every worker through the channels backend (in memory, or Redis pub/sub with several
-workers), so each worker renders for its own viewers and no worker's viewers miss a change. Changes
-arriving together are rendered together (`COALESCE_S`). A viewer's queue is bounded: a viewer too
+workers), so each worker renders for its own viewers and no worker's viewers miss a change. A change
+after a quiet spell is rendered at once; changes arriving during the next `COALESCE_S` are rendered
+together after it. A viewer's queue is bounded: a viewer too
 slow to keep up loses its backlog and gets the whole board afresh instead, so memory never grows.
 """
 
@@ -101,6 +102,7 @@ class BoardRenderer:
         self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.task: asyncio.Task[None] | None = None
         self.flushing: set[asyncio.Future[None]] = set()
+        self.rendered_at: dict[str, float] = {}
         self.listening = asyncio.Event()
 
     # --- the worker's life --------------------------------------------------------------------
@@ -134,7 +136,11 @@ class BoardRenderer:
         first = change.event not in self.pending
         self.pending.setdefault(change.event, set()).add(skill)
         if first:
-            asyncio.get_running_loop().call_later(COALESCE_S, self._flush_soon, change.event)
+            # The first change after a quiet spell is rendered at once; the ones after it wait for the
+            # rest of COALESCE_S and are rendered together.
+            loop = asyncio.get_running_loop()
+            wait = max(0.0, self.rendered_at.get(change.event, 0.0) + COALESCE_S - loop.time())
+            loop.call_later(wait, self._flush_soon, change.event)
 
     def _flush_soon(self, event: str) -> None:
         task = asyncio.ensure_future(self._flush(event))
@@ -142,6 +148,7 @@ class BoardRenderer:
         task.add_done_callback(self.flushing.discard)
 
     async def _flush(self, event: str) -> None:
+        self.rendered_at[event] = asyncio.get_running_loop().time()
         skills = self.pending.pop(event, set())
         try:
             if None in skills:
