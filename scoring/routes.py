@@ -21,3 +21,7 @@ route_handlers.extend(marks_api.route_handlers)
 from scoring import marking_pages  # noqa: E402
 
 route_handlers.extend(marking_pages.route_handlers)
+
+from scoring import scheme_pages  # noqa: E402
+
+route_handlers.extend(scheme_pages.route_handlers)
