@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 COALESCE_S = 0.5
 """Changes within this long of the first are rendered together: during marking a skill changes many
 times a second, its board twice a second at most."""
-REFRESH = b""
+REFRESH = ""
 """Queued for a viewer that fell behind: send it the whole board."""
 
 
@@ -51,14 +51,14 @@ def board_templates() -> Environment:
     return templates
 
 
-def render_skill(templates: Environment, skill: SkillBoard, policy: str) -> bytes:
+def render_skill(templates: Environment, skill: SkillBoard, policy: str) -> str:
     """One skill's fragment (in the current language)."""
-    return templates.get_template("live/_skill.html").render(skill=skill, policy=policy).encode()
+    return templates.get_template("live/_skill.html").render(skill=skill, policy=policy)
 
 
-def out_of_band(fragment: bytes) -> bytes:
+def out_of_band(fragment: str) -> str:
     """A skill's fragment as htmx swaps it in by its id wherever it is on the page."""
-    return fragment.replace(b"<section ", b'<section hx-swap-oob="true" ', 1)
+    return fragment.replace("<section ", '<section hx-swap-oob="true" ', 1)
 
 
 @dataclass(eq=False)
@@ -68,9 +68,9 @@ class Viewer:
     event: str
     language: str
     backlog: int
-    queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
-    def offer(self, message: bytes) -> None:
+    def offer(self, message: str) -> None:
         if self.queue.qsize() >= self.backlog:
             while not self.queue.empty():
                 self.queue.get_nowait()
@@ -85,7 +85,7 @@ class _EventBoard:
 
     policy: str = ""
     name: str = ""
-    fragments: dict[str, dict[str, bytes]] = field(default_factory=lambda: defaultdict(dict))
+    fragments: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     """language → skill code → fragment."""
     boards: tuple[SkillBoard, ...] = ()
 
@@ -191,31 +191,29 @@ class BoardRenderer:
             self.boards[event_code] = board
             return {skill.code for skill in projected}
 
-    def _fragment(self, event: str, skill: SkillBoard, policy: str) -> bytes:
+    def _fragment(self, event: str, skill: SkillBoard, policy: str) -> str:
         return render_skill(self.templates, skill, policy)
 
-    def _whole(self, event: str, language: str) -> bytes:
+    def _whole(self, event: str, language: str) -> str:
         board = self.boards[event]
         template = self.templates.get_template("live/_board.html")
         with i18n.language(language):
             html = template.render(
                 fragments=[
-                    board.fragments[language][b.code].decode()
-                    for b in board.boards
-                    if b.code in board.fragments[language]
+                    board.fragments[language][b.code] for b in board.boards if b.code in board.fragments[language]
                 ],
                 policy=board.policy,
                 event=event,
                 name=board.name,
             )
-        return html.encode()
+        return html
 
-    async def whole_board(self, event: str, language: str) -> bytes:
+    async def whole_board(self, event: str, language: str) -> str:
         """The event's whole board as one message (rendered once, then kept until the next change)."""
         if event not in self.boards:
             await self._render(event)
         if event not in self.boards:
-            return b""
+            return ""
         return self._whole(event, language)
 
     async def page_context(self, event: str, language: str) -> dict[str, Any] | None:
@@ -227,7 +225,7 @@ class BoardRenderer:
             return None
         return {
             "fragments": [
-                board.fragments[language][b.code].decode() for b in board.boards if b.code in board.fragments[language]
+                board.fragments[language][b.code] for b in board.boards if b.code in board.fragments[language]
             ],
             "policy": board.policy,
             "name": board.name,
@@ -238,13 +236,13 @@ class BoardRenderer:
         viewers = self.viewers.get(event)
         if not viewers or event not in self.boards:
             return
-        messages: dict[str, bytes] = {}
+        messages: dict[str, str] = {}
         for language in LANGUAGES:
             if full:
                 messages[language] = self._whole(event, language)
             else:
                 fragments = self.boards[event].fragments[language]
-                messages[language] = b"".join(
+                messages[language] = "".join(
                     out_of_band(fragments[code]) for code in sorted(skills or ()) if code in fragments
                 )
         for viewer in list(viewers):

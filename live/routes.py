@@ -105,12 +105,12 @@ async def _send_board(socket: WebSocket[Any, Any, Any], renderer: BoardRenderer,
         if not whole:
             await socket.close(code=4404, reason="unknown event")
             return
-        await socket.send_text(whole.decode())
+        await socket.send_text(whole)
         while True:
             message = await viewer.queue.get()
             if message == REFRESH:
                 message = await renderer.whole_board(event, viewer.language)
-            await socket.send_text(message.decode())
+            await socket.send_text(message)
     except (WebSocketDisconnect, RuntimeError, OSError):
         return
 

@@ -67,8 +67,7 @@ def rendered(policy: str, *, published: bool = False, step: int = 0) -> str:
     templates = board_templates()
     with i18n.language("en"):
         return "".join(
-            render_skill(templates, skill, policy).decode()
-            for skill in project(facts(published=published, step=step), policy)
+            render_skill(templates, skill, policy) for skill in project(facts(published=published, step=step), policy)
         )
 
 
