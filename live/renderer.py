@@ -88,6 +88,8 @@ class _EventBoard:
     fragments: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     """language → skill code → fragment."""
     boards: tuple[SkillBoard, ...] = ()
+    whole: dict[str, str] = field(default_factory=dict)
+    """language → the whole board as one message, until the next change."""
 
 
 class BoardRenderer:
@@ -175,6 +177,7 @@ class BoardRenderer:
                     skills = None  # a new policy: everything is shown differently
                 facts = await event_facts(session, event, None if skills is None else sorted(skills))
             projected = project(facts, event.visibility)
+            board.whole.clear()
             if skills is None:
                 board.fragments.clear()
                 board.boards = projected
@@ -196,6 +199,8 @@ class BoardRenderer:
 
     def _whole(self, event: str, language: str) -> str:
         board = self.boards[event]
+        if language in board.whole:
+            return board.whole[language]
         template = self.templates.get_template("live/_board.html")
         with i18n.language(language):
             html = template.render(
@@ -206,6 +211,7 @@ class BoardRenderer:
                 event=event,
                 name=board.name,
             )
+        board.whole[language] = html  # every viewer connecting until the next change gets this same text
         return html
 
     async def whole_board(self, event: str, language: str) -> str:
