@@ -187,6 +187,9 @@ class StageMarks:
     """(competitor code, aspect code) → state; aspects without a record are absent (missing)."""
     locked: set[tuple[str, str]]
     """(competitor code, sub-criterion code) of the locked forms."""
+    _aspect_marks: dict[tuple[str, Decimal], rules.AspectMark] = field(default_factory=dict, repr=False, compare=False)
+    """One AspectMark per aspect and mark, shared by every competitor with that mark (a skill's 10,000
+    marks take a few hundred distinct values)."""
 
     def state(self, competitor: str, aspect: str) -> AspectState:
         return self.states.get((competitor, aspect)) or AspectState(aspect, rules.MISSING)
@@ -212,10 +215,18 @@ class StageMarks:
     def aspect_marks(self, competitor: str) -> list[rules.AspectMark]:
         """The competitor's aspect marks so far, ready for `rules.totals`."""
         marks = []
+        shared = self._aspect_marks
+        states = self.states
         for rule in self.aspects:
-            state = self.states.get((competitor, rule.code))
+            state = states.get((competitor, rule.code))
             if state is not None and state.mark is not None:
-                marks.append(rules.AspectMark(rule.code, rule.criterion, rule.sub_criterion, rule.section, state.mark))
+                key = (rule.code, state.mark)
+                mark = shared.get(key)
+                if mark is None:
+                    mark = shared[key] = rules.AspectMark(
+                        rule.code, rule.criterion, rule.sub_criterion, rule.section, state.mark
+                    )
+                marks.append(mark)
         return marks
 
     def progress(self, competitors: Iterable[str] | None = None) -> Progress:
