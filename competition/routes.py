@@ -17,7 +17,7 @@ from competition.auth import SESSION_USER_KEY, LoginThrottle, authenticate, curr
 from competition.config import LANGUAGES
 from competition.db import begin_write
 from competition.i18n import gettext as _
-from competition.models import Event, Expert, User
+from competition.models import Event, Expert, Role, User
 from competition.web import LANGUAGE_COOKIE
 
 ONE_YEAR_S = 365 * 24 * 3600
@@ -67,7 +67,10 @@ class AccountController(Controller):
         await login_throttle.succeeded(address, email)
         request.clear_session()
         request.set_session({SESSION_USER_KEY: user.id})
-        return Redirect(safe_next(data.get("next")), status_code=303)
+        target = safe_next(data.get("next"))
+        if target == "/" and user.role != Role.ORGANISER:
+            target = "/marking"  # an expert's day starts with their forms
+        return Redirect(target, status_code=303)
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
