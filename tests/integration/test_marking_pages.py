@@ -157,3 +157,11 @@ async def test_the_chief_expert_assigns_marking_teams(
     form = await client.get(f"{PAGES}/forms/C002/{sub}")
     assert "not on the marking team" in form.text and "disabled" in form.text
     assert (await client.get(f"{PAGES}/teams")).status_code == 403
+
+
+async def test_after_log_in_an_expert_lands_on_their_marking(client: AsyncTestClient[Any], world: World) -> None:
+    response = await login(client, "peteris@example.lv")
+    assert response.status_code == 303 and response.headers["location"] == "/marking"
+    client.cookies.clear()
+    organiser = await login(client, "organiser@example.lv")
+    assert organiser.headers["location"] == "/"
