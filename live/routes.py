@@ -90,13 +90,13 @@ async def live_socket(socket: WebSocket[Any, Any, Any], event: FromPath[str]) ->
     await socket.accept()
     async with renderer.viewer(event, language) as viewer:
         sending = asyncio.ensure_future(_send_board(socket, renderer, event, viewer))
-        closing = asyncio.ensure_future(_until_closed(socket))
         try:
-            await asyncio.wait({sending, closing}, return_when=asyncio.FIRST_COMPLETED)
+            await _until_closed(socket)  # in this task: one task less per viewer
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
         finally:
-            for task in (sending, closing):
-                task.cancel()
-            await asyncio.gather(sending, closing, return_exceptions=True)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
 
 
 async def _send_board(socket: WebSocket[Any, Any, Any], renderer: BoardRenderer, event: str, viewer: Viewer) -> None:
