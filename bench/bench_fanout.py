@@ -27,9 +27,10 @@ from bench.common import figure, percentile, say, scratch_database
 from bench.load import raise_open_files, running_server
 from bench.world import build_event, generated_scheme
 from competition.db import create_engine
+from live.renderer import COALESCE_S
 
 CLIENTS = int(os.environ.get("PODIUM_BENCH_FANOUT_CLIENTS", "2000"))
-ROUNDS = 5
+ROUNDS = 12
 BATCH = 100
 
 
@@ -193,7 +194,7 @@ async def _podium(count: int, folder: Path) -> tuple[list[float], float, bytes, 
             saves = _saves(built, login)
             for round_ in range(ROUNDS):
                 crowd.arm()
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(COALESCE_S + 0.3)  # one change on its own, not part of a burst
                 competitor, aspect, body = saves[round_]
                 sent = time.monotonic()
                 response = await client.put(
