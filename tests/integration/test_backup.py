@@ -48,6 +48,10 @@ def contents(path: Path) -> list[tuple[str, list[tuple[object, ...]]]]:
                 for table in tables]
 
 
+def hidden_files(folder: Path) -> list[str]:
+    return [path.name for path in folder.iterdir() if path.name.startswith(".")]
+
+
 @pytest.mark.slow
 async def test_a_backup_under_load_restores_a_consistent_prefix_with_every_earlier_mark(
     sqlite_database: Path, tmp_path: Path
@@ -100,12 +104,12 @@ async def test_restore_refuses_a_database_a_server_has_open_unless_forced(
             seen = await client.get(f"/api/v1/events/{built.event}/skills/{login.skill}/stages/{built.stage}"
                                     f"/marks/{built.competitors[login.skill][0]}")
             assert seen.status_code == 200  # the server has the database open now
-        before = sqlite_database.read_bytes()
+        before = contents(sqlite_database)
         refused = await asyncio.to_thread(podium, url, "restore", str(backup_file))
         assert refused.returncode == 1
         assert refused.stderr == (f"Error: {sqlite_database} is open in another process (a running podium serve?): "
                                   "stop it first, or restore with --force\n")
-        assert sqlite_database.read_bytes() == before
+        assert contents(sqlite_database) == before
         forced = await asyncio.to_thread(podium, url, "restore", "--force", str(backup_file))
         assert forced.returncode == 0, forced.stderr
         assert "restart podium serve" in forced.stderr
@@ -127,7 +131,7 @@ async def test_backup_and_restore_round_trip_and_refuse_to_overwrite_a_file(
     again = podium(url, "backup", str(out))
     assert (again.returncode, again.stdout) == (1, "")
     assert again.stderr == f"Error: {out} exists already: a backup never replaces a file, give a new name\n"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial copy left
+    assert hidden_files(tmp_path) == []  # no partial copy left
     restored = tmp_path / "restored.db"
     assert podium(sqlite_url(restored), "restore", str(out)).returncode == 0
     assert contents(restored) == contents(sqlite_database)
