@@ -3,7 +3,9 @@ keeps every acknowledged mark exactly as acknowledged, and nothing half written.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -11,10 +13,12 @@ import httpx
 import pytest
 
 from bench.load import running_server
+from competition.db import create_engine
 from tests.live_marking import MarkingLoad, half_written, key, marking_world, read_marks, stored
 
 pytestmark = pytest.mark.slow
 
+SYNCHRONOUS_FULL = 2
 KILLS = 2
 ACKNOWLEDGED_BEFORE_KILL = 150
 """Saves acknowledged in a round before the server is killed (10 tablets have a request in flight)."""
@@ -52,3 +56,15 @@ async def test_a_killed_server_loses_no_acknowledged_mark_and_writes_nothing_by_
     marks = await read_marks(database_url)
     assert half_written(marks, revisions_before) == []
     assert marks.marks == load.last_acknowledged()
+
+
+async def test_sqlite_runs_wal_with_full_synchronous_writes(sqlite_template: Path, tmp_path: Path) -> None:
+    """What the crash test relies on for SQLite: a commit is in the write-ahead log on disk before it is answered."""
+    await asyncio.to_thread(shutil.copy, sqlite_template, tmp_path / "podium.db")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'podium.db'}")  # as the server makes it
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert (await connection.exec_driver_sql("PRAGMA synchronous")).scalar() == SYNCHRONOUS_FULL
+    finally:
+        await engine.dispose()
