@@ -17,6 +17,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
@@ -85,7 +86,7 @@ def in_use(database: Path) -> bool:
 
 
 def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
-    target = f"file:{path.resolve()}" + ("?mode=ro" if read_only else "")
+    target = f"file:{quote(str(path.resolve()))}" + ("?mode=ro" if read_only else "")
     connection = sqlite3.connect(target, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     return connection
