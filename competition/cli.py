@@ -18,6 +18,7 @@ from competition import i18n
 from competition.config import Settings, load_settings
 from competition.db import create_engine, session_factory
 from competition.errors import PodiumError
+from competition.i18n import gettext as _
 
 T = TypeVar("T")
 COMMANDS_ENTRY_POINT = "podium.commands"
@@ -124,6 +125,46 @@ def db_upgrade(context: Context) -> None:
 
     upgrade_database(context.settings.database_url)
     click.echo("database is up to date")
+
+
+@cli.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+@reports_errors
+def backup_command(context: Context, out: Path) -> None:
+    """Copy the SQLite database, even while it is served, to the new file OUT."""
+    from competition import backup
+
+    database = backup.sqlite_path(context.settings.database_url)
+    if database is None:
+        fail(_("podium backup copies SQLite databases: back up PostgreSQL with pg_dump (README, Backups)"))
+    assert database is not None
+    copied = backup.backup(database, out)
+    click.echo(_("%(file)s: a backup of %(database)s (%(figures)s)",
+                 file=str(out), database=str(database), figures=copied.figures()))
+
+
+@cli.command("restore")
+@click.argument("backup_file", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Restore even into a database another process (a server) has open.")
+@pass_context
+@reports_errors
+def restore_command(context: Context, backup_file: Path, force: bool) -> None:
+    """Replace the SQLite database by a backup made with `podium backup`."""
+    from competition import backup
+
+    database = backup.sqlite_path(context.settings.database_url)
+    if database is None:
+        fail(_("podium restore restores SQLite databases: restore PostgreSQL with pg_restore or psql "
+               "(README, Backups)"))
+    assert database is not None
+    served = backup.in_use(database)
+    copied = backup.restore(backup_file, database, force=force)
+    click.echo(_("%(database)s: restored from %(file)s (%(figures)s)",
+                 database=str(database), file=str(backup_file), figures=copied.figures()))
+    if served:
+        click.echo(_("note: restart podium serve, so that no page shows what it computed before the restore"),
+                   err=True)
 
 
 @cli.group()
