@@ -243,6 +243,11 @@ def validate(scheme: SchemeData) -> list[Problem]:
     ]
 
 
+def aspect_problems(scheme: SchemeData, aspect: AspectData) -> list[Problem]:
+    """The warnings about one aspect of the scheme: its description, max mark, section and descriptors."""
+    return list(_aspect_problems(SchemeData(title=scheme.title, sections=scheme.sections, aspects=(aspect,))))
+
+
 def usable_for_marking(scheme: SchemeData) -> bool:
     """True when the scheme has no errors and its aspects total exactly 100."""
     no_errors = not any(problem.severity == "error" for problem in validate(scheme))

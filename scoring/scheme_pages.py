@@ -14,8 +14,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, MultipartBody
-from litestar.response import Template
+from litestar.params import FromPath, MultipartBody, URLEncodedBody
+from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +26,9 @@ from competition.db import begin_write
 from competition.errors import Conflict, Invalid
 from competition.i18n import gettext as _
 from competition.models import Competitor, Event, Skill, Stage, StageEntry, User
+from competition.registration.records import FieldErrors
 from competition.registration.services import get_event, get_skill, get_stage
-from scoring import scheme_data
+from scoring import scheme_data, scheme_edit
 from scoring.charts import Bar, bar_chart
 from scoring.cis_xlsx import read_scheme, write_marks_template, write_scheme
 from scoring.models import Aspect, MarkingScheme, SchemeStatus
@@ -267,6 +268,198 @@ class SchemePages(Controller):
         return _download(content, place.filename("marks"))
 
 
+# --- the editor -------------------------------------------------------------------------------------
+
+FIELDS = ("description", "section", "max_mark", "type", "possible", "choices")
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def slug(code: str) -> str:
+    """An aspect or sub-criterion code as a part of an HTML id (no dots: ids are used as CSS selectors)."""
+    return code.replace(".", "-")
+
+
+def aspect_type(aspect: Aspect) -> str:
+    """The editor's type field for the aspect: J, or the measurement's calculation."""
+    return "J" if aspect.kind == "J" else aspect.calculation or "pass_fail"
+
+
+def choices_text(aspect: Aspect) -> str:
+    return "\n".join(f"{c.label} = {scheme_data.format_mark(c.deduction_percent)}" for c in aspect.choices)
+
+
+def type_options() -> list[tuple[str, str]]:
+    return [
+        ("J", _("Judgement (J): scores 0-3")),
+        ("pass_fail", _("Measurement (M): pass or fail")),
+        ("deduction", _("Measurement (M): deduction")),
+        ("number_completed", _("Measurement (M): number completed")),
+        ("choice", _("Measurement (M): choice")),
+    ]
+
+
+def editor_context(place: Place, scheme: MarkingScheme, **more: Any) -> dict[str, Any]:
+    """What the editor page and its fragments need: the scheme, its totals and the aspects' own warnings."""
+    totals = totals_context(scheme)
+    data: scheme_data.SchemeData = totals["data"]
+    aspect_warnings = {a.code: scheme_data.aspect_problems(data, a) for a in data.aspects}
+    return {
+        "place": place,
+        "scheme": scheme,
+        "mark": mark,
+        "format_mark": scheme_data.format_mark,
+        "slug": slug,
+        "aspect_type": aspect_type,
+        "choices_text": choices_text,
+        "type_options": type_options(),
+        "fields": FIELDS,
+        "aspect_warnings": aspect_warnings,
+        "errors": {},
+        "values": {},
+        "added": None,
+        "saved": False,
+        "code": None,
+        "crumbs": place.crumbs((_("Edit"), "")),
+        **totals,
+        **more,
+    }
+
+
+def _sub_of(scheme: MarkingScheme, code: str) -> Any:
+    return next(sub for criterion in scheme.criteria for sub in criterion.sub_criteria if sub.code == code)
+
+
+class SchemeEditor(Controller):
+    """The editor for small fixes: change an aspect, add one, remove one; totals follow every change (htmx)."""
+
+    path = "/events/{event:str}" + STAGE_PATH + "/scheme/edit"
+
+    async def _manager(self, request: Request[Any, Any, Any], session: AsyncSession, place: Place) -> User:
+        return await require_skill_manager(session, current_user(request), place.skill)
+
+    @get("/", name="scheme_editor")
+    async def page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+    ) -> Template:
+        place = await _place(db_session, event, skill, stage)
+        await self._manager(request, db_session, place)
+        scheme = await get_scheme(db_session, place.skill, place.stage)
+        if await has_marks(db_session, scheme.id):
+            raise Conflict(_("Marks have been recorded: the scheme can no longer be edited or replaced."))
+        return Template("scoring/scheme/editor.html", context=editor_context(place, scheme))
+
+    @post("/aspects/{aspect:str}", status_code=200)
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        aspect: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        """Save one aspect's fields; htmx gets the aspect's messages and the totals, a plain form a redirect."""
+        place = await _place(db_session, event, skill, stage)
+        user = await self._manager(request, db_session, place)
+        scheme = await get_scheme(db_session, place.skill, place.stage)
+        scheme_id = scheme.id
+        sections = {section.number for section in scheme.sections}
+        try:
+            change = scheme_edit.read_aspect_form(data, sections)
+            scheme = await scheme_edit.change_aspect(db_session, user, place.skill, place.stage, aspect, change)
+        except FieldErrors as refused:
+            await db_session.rollback()
+            place = await _place(db_session, event, skill, stage)
+            scheme = await scheme_edit.load_scheme(db_session, scheme_id)
+            context = editor_context(place, scheme, errors={aspect: refused.errors}, values={aspect: data})
+            if is_htmx(request):  # htmx swaps only successful responses: the messages come back with 200
+                return Template("scoring/scheme/_aspect_saved.html", context={**context, "code": aspect})
+            return Template("scoring/scheme/editor.html", context=context, status_code=422)
+        except Conflict as refused:
+            if not is_htmx(request):
+                raise
+            await db_session.rollback()
+            return _refused(refused)
+        if is_htmx(request):
+            context = editor_context(place, scheme, saved=True, code=aspect)
+            return Template("scoring/scheme/_aspect_saved.html", context=context)
+        return Redirect(f"{place.url}/edit#aspect-{slug(aspect)}", status_code=303)
+
+    @post("/sub-criteria/{sub_criterion:str}/aspects", status_code=200)
+    async def add(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        sub_criterion: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        """Add an aspect at the end of a sub-criterion (M pass or fail, or J)."""
+        place = await _place(db_session, event, skill, stage)
+        user = await self._manager(request, db_session, place)
+        try:
+            scheme, code = await scheme_edit.add_aspect(
+                db_session, user, place.skill, place.stage, sub_criterion, data.get("kind", "M")
+            )
+        except Conflict as refused:
+            if not is_htmx(request):
+                raise
+            await db_session.rollback()
+            return _refused(refused)
+        return self._sub_criterion_changed(request, place, scheme, code.rsplit(".", 1)[0], code)
+
+    @post("/aspects/{aspect:str}/remove", status_code=200)
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        event: FromPath[str],
+        skill: FromPath[str],
+        stage: FromPath[str],
+        aspect: FromPath[str],
+    ) -> Response[Any]:
+        """Remove an aspect; those after it in the sub-criterion are renumbered."""
+        place = await _place(db_session, event, skill, stage)
+        user = await self._manager(request, db_session, place)
+        try:
+            scheme = await scheme_edit.remove_aspect(db_session, user, place.skill, place.stage, aspect)
+        except Conflict as refused:
+            if not is_htmx(request):
+                raise
+            await db_session.rollback()
+            return _refused(refused)
+        sub = aspect.rsplit(".", 1)[0]
+        return self._sub_criterion_changed(request, place, scheme, sub, None)
+
+    def _sub_criterion_changed(
+        self, request: Request[Any, Any, Any], place: Place, scheme: MarkingScheme, sub: str, added: str | None
+    ) -> Response[Any]:
+        code = next(
+            (s.code for c in scheme.criteria for s in c.sub_criteria if s.code.lower() == sub.lower()), sub
+        )
+        if is_htmx(request):
+            context = editor_context(place, scheme, sub=_sub_of(scheme, code), added=added)
+            return Template("scoring/scheme/_sub_changed.html", context=context)
+        anchor = f"aspect-{slug(added)}" if added else f"sub-{slug(code)}"
+        return Redirect(f"{place.url}/edit#{anchor}", status_code=303)
+
+
+def _refused(refused: Conflict) -> Template:
+    """An htmx change refused (e.g. the scheme got marks meanwhile): the reason at the top, nothing else swapped."""
+    return Template("scoring/scheme/_refused.html", context={"message": refused.message}, headers={"HX-Reswap": "none"})
+
+
 def _upload_page(place: Place, context: dict[str, Any], status_code: int = 200) -> Template:
     return Template(
         "scoring/scheme/upload.html",
@@ -284,4 +477,4 @@ def _upload_page(place: Place, context: dict[str, Any], status_code: int = 200) 
     )
 
 
-route_handlers: list[Any] = [SchemePages]
+route_handlers: list[Any] = [SchemePages, SchemeEditor]

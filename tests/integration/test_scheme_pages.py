@@ -44,6 +44,7 @@ async def counts(session: AsyncSession) -> tuple[int, int]:
 
 async def stored(session: AsyncSession) -> MarkingScheme | None:
     """The scheme as the database has it now (not as this session remembers it)."""
+    await session.commit()
     query = select(MarkingScheme).options(*full_scheme_query()).execution_options(populate_existing=True)
     return await session.scalar(query)
 
