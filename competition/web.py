@@ -16,7 +16,7 @@ from litestar.exceptions import (
 )
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -155,17 +155,25 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     status = exc.status_code
     if isinstance(exc, ValidationException) and is_api(request):
         status = 422
+    detail = _too_large(request) if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE else _detail(exc)
     if is_api(request) or request.headers.get("accept", "").startswith("application/json"):
-        return api_error(status, _detail(exc))
+        return api_error(status, detail)
     if isinstance(exc, NotAuthorizedException):
         return Redirect(f"/login?next={request.url.path}")
     if request.headers.get("hx-request") and isinstance(exc, PermissionDeniedException):
         return Response(_detail(exc), status_code=status, media_type="text/plain")
     return Template(
         template_name="error.html",
-        context={"status": status, "detail": _detail(exc)},
+        context={"status": status, "detail": detail},
         status_code=status,
     )
+
+
+def _too_large(request: Request[Any, Any, Any]) -> str:
+    """What a user is told when the body of a request (an upload) is over the limit."""
+    megabytes = request.app.state["settings"].max_upload_bytes / (1024 * 1024)
+    limit = f"{megabytes:g}"
+    return _("The upload is larger than the limit of %(limit)s MB; nothing was saved.", limit=limit)
 
 
 def handle_podium_error(request: Request[Any, Any, Any], exc: PodiumError) -> Response[Any]:

@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
+from pathlib import Path
 from typing import Any, TypeVar
 
-import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
@@ -33,6 +33,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from competition.i18n import gettext as _
+from competition.spreadsheets import NotAWorkbook, UnsafeWorkbook, open_workbook, sheet_rows
 from scoring.scheme_data import (
     CALCULATIONS_SHEET,
     PASS_FAIL,
@@ -165,22 +166,20 @@ class _Unreadable(Exception):
 def _load(source: bytes | str | os.PathLike[str]) -> tuple[list[Row], str, list[Row] | None]:
     """The non-blank rows of the scheme sheet, its name, and the Calculations rows if present."""
     try:
-        workbook = openpyxl.load_workbook(
-            BytesIO(source) if isinstance(source, bytes) else source,
-            read_only=True,
-            data_only=False,
-        )
-    except FileNotFoundError:
-        raise _Unreadable(_("File not found: {path}").format(path=source)) from None
-    except Exception:  # openpyxl raises many kinds (zip, XML, key errors) on a broken file
+        workbook = open_workbook(source if isinstance(source, bytes) else Path(source), data_only=False)
+    except NotAWorkbook:
         raise _Unreadable(_("The file is not an xlsx workbook.")) from None
+    except UnsafeWorkbook as unsafe:
+        raise _Unreadable(str(unsafe)) from None
     try:
         names = workbook.sheetnames
         sheet_name = SCHEME_SHEET if SCHEME_SHEET in names else names[0]
-        scheme_rows = _rows(workbook[sheet_name])
+        scheme_rows = _rows(workbook[sheet_name], sheet_name)
         calculation_rows = (
-            _rows(workbook[CALCULATIONS_SHEET]) if CALCULATIONS_SHEET in names else None
+            _rows(workbook[CALCULATIONS_SHEET], CALCULATIONS_SHEET) if CALCULATIONS_SHEET in names else None
         )
+    except UnsafeWorkbook as unsafe:
+        raise _Unreadable(str(unsafe)) from None
     except Exception:  # a damaged sheet (or none at all) fails while its rows are read
         raise _Unreadable(_("The xlsx workbook is damaged: its sheets cannot be read.")) from None
     finally:
@@ -188,14 +187,9 @@ def _load(source: bytes | str | os.PathLike[str]) -> tuple[list[Row], str, list[
     return scheme_rows, sheet_name, calculation_rows
 
 
-def _rows(sheet: Any) -> list[Row]:
+def _rows(sheet: Any, name: str) -> list[Row]:
     """The sheet's rows with their numbers, leaving out blank and whitespace-only rows."""
-    sheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
-    return [
-        (number, values)
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        if any(_text(value) for value in values)
-    ]
+    return [(number, values) for number, values in sheet_rows(sheet, name) if any(_text(value) for value in values)]
 
 
 def _text(value: Any) -> str:

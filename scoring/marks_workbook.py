@@ -11,17 +11,14 @@ judge that competitor (experts of the competitor's own institution are left out)
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
 from competition.errors import Invalid
 from competition.i18n import gettext as _
+from competition.spreadsheets import NotAWorkbook, UnsafeWorkbook, open_workbook, sheet_rows
 from scoring import rules
 from scoring.marks import AspectRule
 
@@ -69,17 +66,19 @@ def read_marks(source: Path | bytes) -> MarksFile:
     """The rows of a marks workbook, or the problem that keeps it from being read (blocking: openpyxl)."""
     result = MarksFile()
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else source
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as error:
-        result.problems.append(_("The file is not an Excel workbook (.xlsx): %(error)s", error=str(error) or "?"))
+        workbook = open_workbook(source)
+    except NotAWorkbook:
+        result.problems.append(_("The file is not an Excel workbook (.xlsx)."))
+        return result
+    except UnsafeWorkbook as unsafe:
+        result.problems.append(str(unsafe))
         return result
     try:
         if SHEET not in workbook.sheetnames:
             result.problems.append(_("The workbook has no sheet named %(sheet)s.", sheet=SHEET))
             return result
-        rows = workbook[SHEET].iter_rows(values_only=True)
-        header = [_text(cell).lower() for cell in next(rows, ())]
+        numbered = sheet_rows(workbook[SHEET], SHEET)
+        header = [_text(cell).lower() for cell in next(numbered, (1, ()))[1]]
         columns = {name: index for index, name in enumerate(header) if name}
         missing = [name for name in ("competitor", "aspect", "value", "reason") if name not in columns]
         judges = [columns[f"judge {n}"] for n in range(1, MAX_JUDGES + 1) if f"judge {n}" in columns]
@@ -93,7 +92,7 @@ def read_marks(source: Path | bytes) -> MarksFile:
         def cell(values: Sequence[Any], index: int) -> Any:
             return values[index] if index < len(values) else None
 
-        for number, values in enumerate(rows, start=2):
+        for number, values in numbered:
             competitor = _text(cell(values, columns["competitor"]))
             aspect = _text(cell(values, columns["aspect"])).upper()
             value = cell(values, columns["value"])
@@ -102,6 +101,12 @@ def read_marks(source: Path | bytes) -> MarksFile:
             if _empty(value) and all(score is None for score in scores) and not reason:
                 continue  # a template row nobody filled in
             result.rows.append(MarkRow(number, competitor, aspect, None if _empty(value) else value, scores, reason))
+    except UnsafeWorkbook as unsafe:
+        result.rows.clear()
+        result.problems.append(str(unsafe))
+    except Exception:  # a damaged sheet part fails only once its rows are read
+        result.rows.clear()
+        result.problems.append(_("The workbook is damaged: sheet %(sheet)s cannot be read.", sheet=SHEET))
     finally:
         workbook.close()
     return result

@@ -10,14 +10,12 @@ so importing the same workbook again updates and never duplicates.
 from __future__ import annotations
 
 import asyncio
-import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -59,6 +57,7 @@ from competition.registration.records import (
     parse_record,
 )
 from competition.registration.services import Actor, audit, keep_registration_entry, sync_user_roles
+from competition.spreadsheets import NotAWorkbook, UnsafeWorkbook, open_workbook, sheet_rows
 
 T = TypeVar("T")
 
@@ -97,10 +96,11 @@ def read_workbook(source: bytes | Path, filename: str) -> dict[str, Sheet]:
 
     Raises Invalid when the file is not an xlsx workbook or lacks a sheet."""
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else source
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises zip, XML and key errors alike for a file that is not a workbook
+        workbook = open_workbook(source)
+    except NotAWorkbook:
         raise Invalid(_("%(file)s is not an Excel workbook (.xlsx).", file=filename)) from None
+    except UnsafeWorkbook as unsafe:
+        raise Invalid(f"{filename}: {unsafe}") from None
     try:
         by_name = {name.strip().lower(): name for name in workbook.sheetnames}
         absent = [sheet for sheet in SHEETS if sheet.lower() not in by_name]
@@ -117,13 +117,18 @@ def read_workbook(source: bytes | Path, filename: str) -> dict[str, Sheet]:
             sheet: _read_sheet(workbook[by_name[sheet.lower()]], sheet, fields)
             for sheet, fields in SHEETS.items()
         }
+    except UnsafeWorkbook as unsafe:
+        raise Invalid(f"{filename}: {unsafe}") from None
+    except Invalid:
+        raise
+    except Exception:  # a damaged sheet part fails only once its rows are read
+        raise Invalid(_("%(file)s is damaged: its sheets cannot be read.", file=filename)) from None
     finally:
         workbook.close()
 
 
 def _read_sheet(worksheet: Any, sheet: str, fields: tuple[Field, ...]) -> Sheet:
-    worksheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
-    rows = worksheet.iter_rows(values_only=True)
+    rows = (values for _number, values in sheet_rows(worksheet, sheet))
     header_row = next(rows, ()) or ()
     wanted = {normalise_header(f.header): f.name for f in fields}
     columns: dict[str, int] = {}
