@@ -23,6 +23,7 @@ from competition.config import Settings
 from competition.db import create_engine, session_factory
 from competition.models import Competitor, Event, Expert, Institution, Sector, Skill, Stage
 from scoring import scheme_edit
+from scoring.models import Aspect, JudgeScore
 from tests.conftest import DATABASES, _empty_postgres
 from tests.helpers import World, add_scheme, api_token, build_world, login
 
@@ -73,10 +74,14 @@ SKILL_MANAGER = access("chief expert of the skill, organiser", CHIEF, ORGANISER)
 SKILL_TEAM = access("expert of the skill (any), its chief expert, organiser", EXPERT, CONFLICTED, CHIEF, ORGANISER)
 UNCONFLICTED_TEAM = access(
     "expert of the skill not conflicted for the competitor, its chief expert, organiser",
-    EXPERT, CONFLICTED, CHIEF, ORGANISER,
+    EXPERT,
+    CONFLICTED,
+    CHIEF,
+    ORGANISER,
 )
-MARKER = access("expert of the skill not conflicted for the competitor (organisers do not mark)", EXPERT, CONFLICTED,
-                CHIEF)
+MARKER = access(
+    "expert of the skill not conflicted for the competitor (organisers do not mark)", EXPERT, CONFLICTED, CHIEF
+)
 UNPUBLISHED_RESULTS = access(
     "chief expert of the skill, organiser (before publication; anyone after)", CHIEF, ORGANISER, anonymous_refusal=403
 )
@@ -100,6 +105,8 @@ class Row:
     form: dict[str, str] | None = None
     json: dict[str, Any] | None = None
     multipart: bool = False
+    note: str = ""
+    """Why an allowed caller gets `status`, where it is not plain success."""
     prepare: str | None = None
     """A `Matrix` method that sets the stage (a record to delete) and gives path parameters."""
 
@@ -120,7 +127,14 @@ EMPTY: dict[str, str] = {}
 REASON = {"reason": "checked by the access matrix"}
 NO_FILE = True
 
-MATRIX: dict[str, Row] = {
+PREFIXES = {
+    "{API}": "/api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}",
+    "{STAGE}": "/events/{event:str}/skills/{skill:str}/stages/{stage:str}",
+    "{MARKING}": "/marking/{event:str}/{skill:str}/{stage:str}",
+}
+"""Shorthands of the table below: a skill's stage, under the API, the pages and the marking pages."""
+
+TABLE: dict[str, Row] = {
     # accounts
     "GET /": Row(PUBLIC, 200),
     "GET /healthz": Row(PUBLIC, 200),
@@ -178,65 +192,50 @@ MATRIX: dict[str, Row] = {
     # results
     "GET /events/{event:str}/results": Row(PUBLIC, 200),
     "GET /events/{event:str}/results/export": Row(ORGANISER_ONLY, 200),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/results": Row(PUBLIC, 200),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/results/export": Row(SKILL_MANAGER, 200),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/results/competitors/{competitor:str}": Row(
-        SKILL_MANAGER, 200
+    "GET {STAGE}/results": Row(PUBLIC, 200),
+    "GET {STAGE}/results/export": Row(SKILL_MANAGER, 200),
+    "GET {STAGE}/results/competitors/{competitor:str}": Row(SKILL_MANAGER, 200),
+    "GET {STAGE}/forms": Row(SKILL_TEAM, 200),
+    "POST {STAGE}/results/publish": Row(ORGANISER_ONLY, 409, form=EMPTY, note="not every form is locked"),
+    "POST {STAGE}/results/unpublish": Row(ORGANISER_ONLY, 303, form=REASON, note="not published: nothing to do"),
+    "POST {STAGE}/results/advance": Row(
+        ORGANISER_ONLY, 409, form=EMPTY, note="the semi-final's results are not complete"
     ),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/forms": Row(SKILL_TEAM, 200),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/results/publish": Row(
-        ORGANISER_ONLY, 409, form=EMPTY  # not every form is locked
-    ),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/results/unpublish": Row(
-        ORGANISER_ONLY, 303, form=REASON  # not published: nothing to do
-    ),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/results/advance": Row(
-        ORGANISER_ONLY, 409, form=EMPTY  # the semi-final's results are not complete
-    ),
-    "GET /api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}/results": Row(UNPUBLISHED_RESULTS, 200),
+    "GET {API}/results": Row(UNPUBLISHED_RESULTS, 200),
     # the marking API
-    "PUT /api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}/marks/{competitor:str}/{aspect:str}": Row(
-        MARKER, 200, json={"score": 2}
+    "PUT {API}/marks/{competitor:str}/{aspect:str}": Row(MARKER, 200, json={"score": 2}),
+    "GET {API}/marks/{competitor:str}": Row(UNCONFLICTED_TEAM, 200),
+    "POST {API}/forms/{competitor:str}/{subcriterion:str}/lock": Row(
+        UNCONFLICTED_TEAM, 409, json={}, note="incomplete"
     ),
-    "GET /api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}/marks/{competitor:str}": Row(
-        UNCONFLICTED_TEAM, 200
+    "POST {API}/forms/{competitor:str}/{subcriterion:str}/unlock": Row(
+        SKILL_MANAGER, 409, json=REASON, note="not locked"
     ),
-    "POST /api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}/forms/{competitor:str}/{subcriterion:str}"
-    "/lock": Row(UNCONFLICTED_TEAM, 409, json={}),  # incomplete
-    "POST /api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}/forms/{competitor:str}/{subcriterion:str}"
-    "/unlock": Row(SKILL_MANAGER, 409, json=REASON),  # not locked
     # marking pages
     "GET /marking": Row(SIGNED_IN, 200),
-    "GET /marking/{event:str}/{skill:str}/{stage:str}": Row(SKILL_TEAM, 200),
-    "GET /marking/{event:str}/{skill:str}/{stage:str}/forms/{competitor:str}/{sub:str}": Row(UNCONFLICTED_TEAM, 200),
-    "POST /marking/{event:str}/{skill:str}/{stage:str}/forms/{competitor:str}/{sub:str}/lock": Row(
-        UNCONFLICTED_TEAM, 409, form=EMPTY  # incomplete
-    ),
-    "POST /marking/{event:str}/{skill:str}/{stage:str}/forms/{competitor:str}/{sub:str}/unlock": Row(
-        SKILL_MANAGER, 409, form=REASON  # not locked
-    ),
-    "GET /marking/{event:str}/{skill:str}/{stage:str}/aspects/{aspect:str}": Row(SKILL_TEAM, 200),
-    "GET /marking/{event:str}/{skill:str}/{stage:str}/teams": Row(SKILL_MANAGER, 200),
-    "POST /marking/{event:str}/{skill:str}/{stage:str}/teams": Row(SKILL_MANAGER, 303, form=EMPTY),  # every expert
-    "GET /marking/{event:str}/{skill:str}/{stage:str}/import": Row(SKILL_MANAGER, 200),
-    "POST /marking/{event:str}/{skill:str}/{stage:str}/import": Row(SKILL_MANAGER, 400, multipart=NO_FILE),
-    "GET /marking/{event:str}/{skill:str}/{stage:str}/marks-template.xlsx": Row(SKILL_TEAM, 200),
-    "GET /marking/{event:str}/{skill:str}/{stage:str}/audit": Row(SKILL_MANAGER, 200),
+    "GET {MARKING}": Row(SKILL_TEAM, 200),
+    "GET {MARKING}/forms/{competitor:str}/{sub:str}": Row(UNCONFLICTED_TEAM, 200),
+    "POST {MARKING}/forms/{competitor:str}/{sub:str}/lock": Row(UNCONFLICTED_TEAM, 409, form=EMPTY, note="incomplete"),
+    "POST {MARKING}/forms/{competitor:str}/{sub:str}/unlock": Row(SKILL_MANAGER, 409, form=REASON, note="not locked"),
+    "GET {MARKING}/aspects/{aspect:str}": Row(SKILL_TEAM, 200),
+    "GET {MARKING}/teams": Row(SKILL_MANAGER, 200),
+    "POST {MARKING}/teams": Row(SKILL_MANAGER, 303, form=EMPTY, note="teams: every expert"),
+    "GET {MARKING}/import": Row(SKILL_MANAGER, 200),
+    "POST {MARKING}/import": Row(SKILL_MANAGER, 400, multipart=NO_FILE),
+    "GET {MARKING}/marks-template.xlsx": Row(SKILL_TEAM, 200),
+    "GET {MARKING}/audit": Row(SKILL_MANAGER, 200),
     # marking schemes
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme": Row(SKILL_TEAM, 200),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/download": Row(SKILL_TEAM, 200),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/marks-template": Row(SKILL_TEAM, 200),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/upload": Row(SKILL_MANAGER, 200),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/upload": Row(
-        SKILL_MANAGER, 400, multipart=NO_FILE
+    "GET {STAGE}/scheme": Row(SKILL_TEAM, 200),
+    "GET {STAGE}/scheme/download": Row(SKILL_TEAM, 200),
+    "GET {STAGE}/scheme/marks-template": Row(SKILL_TEAM, 200),
+    "GET {STAGE}/scheme/upload": Row(SKILL_MANAGER, 200),
+    "POST {STAGE}/scheme/upload": Row(SKILL_MANAGER, 400, multipart=NO_FILE),
+    "GET {STAGE}/scheme/edit": Row(SKILL_MANAGER, 200, params=FINAL),
+    "POST {STAGE}/scheme/edit/aspects/{aspect:str}": Row(SKILL_MANAGER, 422, params=FINAL, form=EMPTY),
+    "POST {STAGE}/scheme/edit/sub-criteria/{sub_criterion:str}/aspects": Row(
+        SKILL_MANAGER, 303, params=FINAL, form={"kind": "M"}
     ),
-    "GET /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/edit": Row(SKILL_MANAGER, 200, params=FINAL),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/edit/aspects/{aspect:str}": Row(
-        SKILL_MANAGER, 422, params=FINAL, form=EMPTY
-    ),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/edit/sub-criteria/{sub_criterion:str}"
-    "/aspects": Row(SKILL_MANAGER, 303, params=FINAL, form={"kind": "M"}),
-    "POST /events/{event:str}/skills/{skill:str}/stages/{stage:str}/scheme/edit/aspects/{aspect:str}/remove": Row(
+    "POST {STAGE}/scheme/edit/aspects/{aspect:str}/remove": Row(
         SKILL_MANAGER, 303, params=FINAL, form=EMPTY, prepare="spare_aspect"
     ),
     # the live board
@@ -249,6 +248,15 @@ MATRIX: dict[str, Row] = {
     ),
 }
 """Every HTTP route of the app ("METHOD path template") → who may use it; /static and /schema are left out."""
+
+
+def expand(route: str) -> str:
+    for short, prefix in PREFIXES.items():
+        route = route.replace(short, prefix)
+    return route
+
+
+MATRIX = {expand(route): row for route, row in TABLE.items()}
 
 UNLISTED_PREFIXES = ("/static", "/schema")
 
@@ -333,53 +341,104 @@ class Matrix:
 
     async def spare_event(self, role: str) -> dict[str, str]:
         async with self.sessions() as session:
-            await self._ensure(session, Event, Event.code == "ZZ2099", lambda: Event(
-                code="ZZ2099", name="Spare", starts=dt.date(2099, 1, 1), ends=dt.date(2099, 1, 2), venue="Rīga"))
+            await self._ensure(
+                session,
+                Event,
+                Event.code == "ZZ2099",
+                lambda: Event(
+                    code="ZZ2099", name="Spare", starts=dt.date(2099, 1, 1), ends=dt.date(2099, 1, 2), venue="Rīga"
+                ),
+            )
         return {"item": "ZZ2099"}
 
     async def spare_stage(self, role: str) -> dict[str, str]:
         event_id = self.world.event.id
         async with self.sessions() as session:
-            await self._ensure(session, Stage, (Stage.code == "ZZ") & (Stage.event_id == event_id), lambda: Stage(
-                event_id=event_id, code="ZZ", name="Spare", kind="semi_final", starts=dt.date(2023, 3, 1),
-                ends=dt.date(2023, 3, 2), venue="Rīga"))
+            await self._ensure(
+                session,
+                Stage,
+                (Stage.code == "ZZ") & (Stage.event_id == event_id),
+                lambda: Stage(
+                    event_id=event_id,
+                    code="ZZ",
+                    name="Spare",
+                    kind="semi_final",
+                    starts=dt.date(2023, 3, 1),
+                    ends=dt.date(2023, 3, 2),
+                    venue="Rīga",
+                ),
+            )
         return {"item": "ZZ"}
 
     async def spare_sector(self, role: str) -> dict[str, str]:
         event_id = self.world.event.id
         async with self.sessions() as session:
-            sector = await self._ensure(session, Sector, (Sector.name == "Spare") & (Sector.event_id == event_id),
-                                        lambda: Sector(event_id=event_id, name="Spare"))
+            sector = await self._ensure(
+                session,
+                Sector,
+                (Sector.name == "Spare") & (Sector.event_id == event_id),
+                lambda: Sector(event_id=event_id, name="Spare"),
+            )
             return {"item": str(sector.id)}
 
     async def spare_skill(self, role: str) -> dict[str, str]:
         event_id, sector_id = self.world.event.id, self.sector_id
         async with self.sessions() as session:
-            await self._ensure(session, Skill, (Skill.code == "99") & (Skill.event_id == event_id), lambda: Skill(
-                event_id=event_id, code="99", name="Spare", sector_id=sector_id, advance=2))
+            await self._ensure(
+                session,
+                Skill,
+                (Skill.code == "99") & (Skill.event_id == event_id),
+                lambda: Skill(event_id=event_id, code="99", name="Spare", sector_id=sector_id, advance=2),
+            )
         return {"item": "99"}
 
     async def spare_institution(self, role: str) -> dict[str, str]:
         async with self.sessions() as session:
-            await self._ensure(session, Institution, Institution.code == "ZZZ",
-                               lambda: Institution(code="ZZZ", name="Spare school", kind="school"))
+            await self._ensure(
+                session,
+                Institution,
+                Institution.code == "ZZZ",
+                lambda: Institution(code="ZZZ", name="Spare school", kind="school"),
+            )
         return {"item": "ZZZ"}
 
     async def spare_competitor(self, role: str) -> dict[str, str]:
         world = self.world
         async with self.sessions() as session:  # of the other skill: nothing of skill 23 sees it
-            await self._ensure(session, Competitor, Competitor.code == "C999", lambda: Competitor(
-                event_id=world.event.id, code="C999", first_name="Spare", last_name="Competitor",
-                birth_date=dt.date(2004, 1, 1), institution_id=world.schools[3].id, skill_id=world.other_skill.id,
-                stage_id=world.semi_final.id))
+            await self._ensure(
+                session,
+                Competitor,
+                Competitor.code == "C999",
+                lambda: Competitor(
+                    event_id=world.event.id,
+                    code="C999",
+                    first_name="Spare",
+                    last_name="Competitor",
+                    birth_date=dt.date(2004, 1, 1),
+                    institution_id=world.schools[3].id,
+                    skill_id=world.other_skill.id,
+                    stage_id=world.semi_final.id,
+                ),
+            )
         return {"item": "C999"}
 
     async def spare_expert(self, role: str) -> dict[str, str]:
         world = self.world
         async with self.sessions() as session:
-            await self._ensure(session, Expert, Expert.code == "E999", lambda: Expert(
-                event_id=world.event.id, code="E999", first_name="Spare", last_name="Expert",
-                email="spare@example.lv", institution_id=world.schools[3].id, skill_id=world.other_skill.id))
+            await self._ensure(
+                session,
+                Expert,
+                Expert.code == "E999",
+                lambda: Expert(
+                    event_id=world.event.id,
+                    code="E999",
+                    first_name="Spare",
+                    last_name="Expert",
+                    email="spare@example.lv",
+                    institution_id=world.schools[3].id,
+                    skill_id=world.other_skill.id,
+                ),
+            )
         return {"item": "E999"}
 
     async def spare_aspect(self, role: str) -> dict[str, str]:
@@ -403,7 +462,11 @@ async def _database(request: pytest.FixtureRequest, tmp: Path) -> str:
     return url
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASES)
+DATABASE_PARAMS = [pytest.param(name, marks=[pytest.mark.slow] if name == "postgres" else []) for name in DATABASES]
+"""The matrix on PostgreSQL takes half a minute (a connection per session): `make test` runs it, test-fast not."""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASE_PARAMS)
 async def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matrix]:
     """One world per database for the whole module: building it and logging six people in is the slow part."""
     tmp = tmp_path_factory.mktemp("access")
@@ -444,8 +507,15 @@ def refusal(row: Row, role: str, api: bool) -> int:
     return 302  # pages send the visitor to log in
 
 
+def route_id(route: str) -> str:
+    """The route as the table writes it (pytest replaces ids over 100 characters with a number)."""
+    for short, prefix in PREFIXES.items():
+        route = route.replace(prefix, short)
+    return route.replace(":str", "")
+
+
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", list(MATRIX))
+@pytest.mark.parametrize("route", list(MATRIX), ids=route_id)
 async def test_access(matrix: Matrix, route: str, role: str) -> None:
     row = MATRIX[route]
     method, template = route.split(" ", 1)
@@ -457,7 +527,8 @@ async def test_access(matrix: Matrix, route: str, role: str) -> None:
     response = await matrix.ask(role, method, path, row)
     allowed = role in row.access.allowed
     expected = row.status if allowed else refusal(row, role, api)
-    what = f"{role} → {method} {path} ({row.access}: {'allowed' if allowed else 'refused'})"
+    verdict = f"allowed, {row.note}" if allowed and row.note else "allowed" if allowed else "refused"
+    what = f"{role} → {method} {path} ({row.access}: {verdict})"
     assert response.status_code == expected, f"{what}: {response.status_code} {response.text[:300]}"
     if not allowed and role == ANONYMOUS and not api:
         assert response.headers["location"] == f"/login?next={path}", what
@@ -465,5 +536,42 @@ async def test_access(matrix: Matrix, route: str, role: str) -> None:
         assert "detail" in response.json(), what
     assert response.headers["x-content-type-options"] == "nosniff", what
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"], what
+    assert response.headers["referrer-policy"] == "same-origin", what
     if route == "POST /logout":
         await matrix.log_in(role)  # the next rows need the role signed in again
+
+
+# --- conflicts of interest: E002 is of C001's institution (RTK), not of C002's (RVT) ----------------
+
+MARK = expand("PUT {API}/marks/{competitor:str}/{aspect:str}")
+CONFLICT_ROUTES = [
+    MARK,
+    expand("GET {API}/marks/{competitor:str}"),
+    expand("POST {API}/forms/{competitor:str}/{subcriterion:str}/lock"),
+    expand("GET {MARKING}/forms/{competitor:str}/{sub:str}"),
+    expand("POST {MARKING}/forms/{competitor:str}/{sub:str}/lock"),
+]
+
+
+@pytest.mark.parametrize("route", CONFLICT_ROUTES, ids=route_id)
+async def test_a_conflicted_expert_is_refused_their_own_institutions_competitor(matrix: Matrix, route: str) -> None:
+    row = MATRIX[route]
+    method, template = route.split(" ", 1)
+    own = await matrix.ask(CONFLICTED, method, fill(template, {**PARAMS, "competitor": "C001"}), row)
+    other = await matrix.ask(CONFLICTED, method, fill(template, {**PARAMS, "competitor": "C002"}), row)
+    assert own.status_code == 403, f"E002 → {method} … C001: {own.status_code} {own.text[:300]}"
+    assert other.status_code == row.status, f"E002 → {method} … C002: {other.status_code} {other.text[:300]}"
+
+
+async def test_a_refused_mark_is_not_recorded(matrix: Matrix) -> None:
+    method, template = MARK.split(" ", 1)
+    path = fill(template, {**PARAMS, "competitor": "C001", "aspect": "A1.6"})
+    assert (await matrix.ask(CONFLICTED, method, path, MATRIX[MARK])).status_code == 403
+    async with matrix.sessions() as session:
+        scores = await session.scalars(
+            select(JudgeScore.id)
+            .join(Aspect, Aspect.id == JudgeScore.aspect_id)
+            .join(Competitor, Competitor.id == JudgeScore.competitor_id)
+            .where(Aspect.code == "A1.6", Competitor.code == "C001")
+        )
+        assert list(scores) == []
