@@ -462,11 +462,7 @@ async def _database(request: pytest.FixtureRequest, tmp: Path) -> str:
     return url
 
 
-DATABASE_PARAMS = [pytest.param(name, marks=[pytest.mark.slow] if name == "postgres" else []) for name in DATABASES]
-"""The matrix on PostgreSQL takes half a minute (a connection per session): `make test` runs it, test-fast not."""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASE_PARAMS)
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASES)
 async def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matrix]:
     """One world per database for the whole module: building it and logging six people in is the slow part."""
     tmp = tmp_path_factory.mktemp("access")
@@ -479,8 +475,15 @@ async def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         await add_scheme(session, world.skill, world.final)
         tokens = {role: await api_token(session, world.user(email)) for role, email in EMAILS.items()}
         sector_id = world.skill.sector_id
+        assert sector_id is not None
     settings = Settings(database_url=url, secret="test-secret-" + "x" * 32, data_dir=tmp / "data")
-    app = create_app(settings, engine=engine)
+    app_engine = create_engine(url)  # pooled, used only in the loop the test client runs the app in
+    app = create_app(settings, engine=app_engine)
+
+    async def dispose_app_engine(app: Litestar) -> None:
+        await app_engine.dispose()
+
+    app.on_shutdown.append(dispose_app_engine)
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         client.params = httpx.QueryParams({"lang": "en"})
         found = Matrix(world, client, sessions, {}, tokens, sector_id)
