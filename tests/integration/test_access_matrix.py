@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from litestar import Litestar
-from litestar.routes import HTTPRoute
+from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -88,8 +88,6 @@ UNPUBLISHED_RESULTS = access(
 
 
 # --- the table ------------------------------------------------------------------------------------
-
-Prepare = Callable[["Matrix", str], Awaitable[dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -259,6 +257,9 @@ def expand(route: str) -> str:
 MATRIX = {expand(route): row for route, row in TABLE.items()}
 
 UNLISTED_PREFIXES = ("/static", "/schema")
+
+WEBSOCKETS = {"/live/{event:str}/ws": "public; refused from another site's page (test_live_board.py)"}
+"""WebSocket routes are not HTTP routes: listed here so that a new one is noticed too."""
 
 
 def app_routes(app: Litestar) -> set[str]:
@@ -500,6 +501,8 @@ async def test_every_route_is_in_the_table(matrix: Matrix) -> None:
     routes = app_routes(matrix.client.app)
     assert routes - MATRIX.keys() == set(), "new routes: add each to MATRIX with its access class"
     assert MATRIX.keys() - routes == set(), "MATRIX lists routes the app no longer has"
+    sockets = {route.path for route in matrix.client.app.routes if isinstance(route, WebSocketRoute)}
+    assert sockets == WEBSOCKETS.keys(), "a new WebSocket: classify it in WEBSOCKETS and test who may open it"
 
 
 def refusal(row: Row, role: str, api: bool) -> int:
