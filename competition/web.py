@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
@@ -14,6 +14,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -144,6 +145,17 @@ def _detail(exc: Exception) -> str:
     if isinstance(exc, HTTPException):
         return str(exc.detail)
     return _("Something went wrong on the server.")
+
+
+class ErrorDocument(TypedDict):
+    """Every refusal of the API: `{"detail": "…"}`."""
+
+    detail: str
+
+
+def error_response(description: str) -> ResponseSpec:
+    """An error answer of an API operation, for its `responses=` (the OpenAPI documents it)."""
+    return ResponseSpec(data_container=ErrorDocument, description=description, generate_examples=False)
 
 
 def api_error(status: int, detail: str) -> Response[dict[str, str]]:
