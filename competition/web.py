@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
+    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
@@ -156,6 +157,13 @@ class ErrorDocument(TypedDict):
 def error_response(description: str) -> ResponseSpec:
     """An error answer of an API operation, for its `responses=` (the OpenAPI documents it)."""
     return ResponseSpec(data_container=ErrorDocument, description=description, generate_examples=False)
+
+
+def refuse_nul_in_path(request: Request[Any, Any, Any]) -> None:
+    """A NUL (`%00`) is in no code or address: 404 before any handler looks it up (PostgreSQL refuses NUL in
+    text, so a look-up would fail with a server error instead)."""
+    if "\x00" in request.scope["path"]:
+        raise NotFoundException()
 
 
 def api_error(status: int, detail: str) -> Response[dict[str, str]]:
