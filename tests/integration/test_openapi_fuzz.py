@@ -41,7 +41,14 @@ PLACE = {"event": "SL2023", "skill": "23", "stage": "SF1"}
 VALUES = ["1", "0", "yes", "no", "2", "1.5", "0,5", "", "Option 1", "\x00", 1, 0, 2.5, -1, 10**20, 1e300, "1e999"]
 """Measurement values: plausible ones, and those that once reached PostgreSQL and failed there (too big for the
 column, NUL)."""
+DEDUCTIONS = [0, 1, "0,5", "999999.99", 10**20, 1e300, "1e999", -1]
 REASONS = ["", " ", "Re-marked after the appeal", "Kabelis vaļīgs", "a\x00b"]
+
+
+async def aspect_kinds(session: AsyncSession) -> list[tuple[str, str]]:
+    """Each aspect's code and kind: J, or the measurement's calculation."""
+    rows = await session.execute(select(Aspect.code, Aspect.kind, Aspect.calculation).order_by(Aspect.id))
+    return [(code, "J" if kind == "J" else calculation) for code, kind, calculation in rows]
 
 
 async def competition_codes(session: AsyncSession) -> dict[str, list[str]]:
@@ -51,7 +58,10 @@ async def competition_codes(session: AsyncSession) -> dict[str, list[str]]:
     pēteris, zane, andris, dace = world.experts
     await mark_all(session, scheme, world.competitors[3], [pēteris, zane, andris], lock=True)  # C004 (OT)
     await mark_all(session, scheme, world.competitors[1], [pēteris, andris, dace], lock=False)  # C002 (RVT)
-    aspects = list(await session.scalars(select(Aspect.code).where(Aspect.scheme_id == scheme.id)))
+    first_of_kind: dict[str, str] = {}
+    for code, kind in await aspect_kinds(session):
+        first_of_kind.setdefault(kind, code)
+    aspects = list(first_of_kind.values())  # one of each kind: each is marked differently
     subs = list(await session.scalars(select(SubCriterion.code).where(SubCriterion.scheme_id == scheme.id)))
     await session.commit()
     codes = {
@@ -65,7 +75,7 @@ async def competition_codes(session: AsyncSession) -> dict[str, list[str]]:
     return {name: [*known, known[0][:2] + "\x00" + known[0][2:]] for name, known in codes.items()}  # NUL: issue 8
 
 
-def towards_the_handlers(codes: dict[str, list[str]]) -> HookDispatcher:
+def towards_the_handlers(codes: dict[str, list[str]], kinds: dict[str, str]) -> HookDispatcher:
     """Hooks that make requests use real codes (mostly of PLACE) and plausible marks, so that they get past
     the 404s into the marking and results handlers."""
     hooks = HookDispatcher(scope=HookScope.TEST)
@@ -95,6 +105,25 @@ def towards_the_handlers(codes: dict[str, list[str]]) -> HookDispatcher:
             )
         return st.one_of(plausible, plausible, strategy)
 
+    @hooks.hook
+    def flatmap_case(context: Any, case: Case) -> st.SearchStrategy[Case]:
+        # A mark of the aspect's own kind (a score, a total deducted, ...), or the body generated for it.
+        kind = kinds.get(case.path_parameters.get("aspect", "")) if case.method == "PUT" else None
+        if kind is None:
+            return st.just(case)
+        reasons = st.sampled_from(REASONS)
+        if kind == "J":
+            mark = st.fixed_dictionaries({"score": st.integers(-1, 4)})
+        else:
+            values = DEDUCTIONS if kind == "deduction" else VALUES
+            mark = st.fixed_dictionaries({"value": st.sampled_from(values), "reason": reasons})
+
+        def with_mark(body: dict[str, Any]) -> Case:
+            case.body = body
+            return case
+
+        return st.one_of(mark.map(with_mark), mark.map(with_mark), st.just(case))
+
     return hooks
 
 
@@ -102,8 +131,10 @@ def towards_the_handlers(codes: dict[str, list[str]]) -> HookDispatcher:
 async def api_schema(app: Litestar, session: AsyncSession) -> AsyncIterator[tuple[BaseSchema, HookDispatcher]]:
     """The app's OpenAPI (its /api/v1 operations), served from the app itself, and the hooks for real codes."""
     codes = await competition_codes(session)
+    kinds = dict(await aspect_kinds(session))
+    await session.commit()
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app).include(path_regex="^/api/v1/")
-    yield schema, towards_the_handlers(codes)
+    yield schema, towards_the_handlers(codes, kinds)
     shutdown_lifespans()
 
 
@@ -125,11 +156,6 @@ OPERATIONS = [
 ]
 
 
-@pytest.fixture(params=CALLERS, ids=lambda email: (email or "anonymous").split("@")[0])
-def caller(request: pytest.FixtureRequest) -> str | None:
-    return request.param
-
-
 def test_every_api_operation_is_fuzzed(api_schema: tuple[BaseSchema, HookDispatcher]) -> None:
     """OPERATIONS is the schema's whole /api/v1: a new operation is fuzzed as soon as it is documented."""
     schema, _hooks = api_schema
@@ -139,29 +165,36 @@ def test_every_api_operation_is_fuzzed(api_schema: tuple[BaseSchema, HookDispatc
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p[7:]}" for m, p in OPERATIONS])
 def test_api_answers_only_as_documented(
-    api_schema: tuple[BaseSchema, HookDispatcher], tokens: dict[str, str], caller: str | None, method: str, path: str
+    api_schema: tuple[BaseSchema, HookDispatcher],
+    tokens: dict[str, str],
+    subtests: pytest.Subtests,
+    method: str,
+    path: str,
 ) -> None:
-    """Valid and invalid requests, with arbitrary codes and then with real ones: never a 500, and the answer's
-    status, content type and body are documented for the operation."""
+    """Valid and invalid requests, with arbitrary codes and then with real ones, from each caller in turn (on
+    one competition, which the requests change): never a 500, and the answer's status, content type and body
+    are documented for the operation."""
     schema, towards_handlers = api_schema
     operation = schema[path][method]
-    headers = {"Authorization": f"Bearer {tokens[caller]}"} if caller else {}
-    for hooks, examples in [(None, 10), (towards_handlers, 20)]:
-        cases = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE, hooks=hooks),
-            operation.as_strategy(GenerationMode.NEGATIVE, hooks=hooks),
-        )
+    for caller in CALLERS:
+        headers = {"Authorization": f"Bearer {tokens[caller]}"} if caller else {}
+        for hooks, examples in [(None, 10), (towards_handlers, 20)]:
+            cases = st.one_of(
+                operation.as_strategy(GenerationMode.POSITIVE, hooks=hooks),
+                operation.as_strategy(GenerationMode.NEGATIVE, hooks=hooks),
+            )
 
-        # Bounded and reproducible: the same requests on every run, nothing remembered between runs.
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=cases)
-        def answers_as_documented(case: Case) -> None:
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            # Bounded and reproducible: the same requests on every run, nothing remembered between runs.
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=cases)
+            def answers_as_documented(case: Case) -> None:
+                case.call_and_validate(headers=headers, checks=CHECKS)
 
-        answers_as_documented()
+            with subtests.test(caller=caller or "anonymous", codes="real" if hooks else "fuzzed"):
+                answers_as_documented()
