@@ -40,7 +40,13 @@ from competition.auth import (
 from competition.config import STATIC_DIR, Settings, load_settings
 from competition.db import create_engine, session_factory
 from competition.models import BrowserSession, KeyValue
-from competition.web import LanguageMiddleware, SecurityHeadersMiddleware, exception_handlers, template_config
+from competition.web import (
+    LanguageMiddleware,
+    SecurityHeadersMiddleware,
+    exception_handlers,
+    refuse_nul_in_path,
+    template_config,
+)
 from live.hub import Hub, channels_plugin
 from live.renderer import BoardRenderer
 
@@ -70,7 +76,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     session_backend = DatabaseSessionBackend(config=session_config, alchemy_config=alchemy, model=BrowserSession)
     csrf_config = CSRFConfig(
-        secret=settings.secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_secure=settings.https,
+        secret=settings.secret,
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=settings.https,
         cookie_samesite="strict",
     )
     throttle = LoginThrottle(
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         },
         template_config=template_config(),
         exception_handlers=exception_handlers,
+        before_request=refuse_nul_in_path,
         openapi_config=OpenAPIConfig(title="Podium API", version="1", path="/schema"),
         stores={"sessions": MemoryStore()},
         request_max_body_size=settings.max_upload_bytes,

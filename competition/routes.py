@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
@@ -18,7 +18,7 @@ from competition.config import LANGUAGES
 from competition.db import begin_write
 from competition.i18n import gettext as _
 from competition.models import Event, Expert, Role, User
-from competition.web import LANGUAGE_COOKIE
+from competition.web import LANGUAGE_COOKIE, error_response
 
 ONE_YEAR_S = 365 * 24 * 3600
 
@@ -52,16 +52,13 @@ class AccountController(Controller):
         email = (data.get("email") or "").strip()
         address = client_address(request)
         if await login_throttle.blocked(address, email):
-            raise HTTPException(
-                status_code=429, detail=_("Too many failed log-ins. Wait a few minutes and try again.")
-            )
+            raise HTTPException(status_code=429, detail=_("Too many failed log-ins. Wait a few minutes and try again."))
         user = await authenticate(db_session, email, data.get("password") or "")
         if user is None:
             await login_throttle.failed(address, email)
             return Template(
                 "login.html",
-                context={"next": safe_next(data.get("next")), "email": email,
-                         "error": _("Wrong email or password.")},
+                context={"next": safe_next(data.get("next")), "email": email, "error": _("Wrong email or password.")},
                 status_code=400,
             )
         await login_throttle.succeeded(address, email)
@@ -124,15 +121,22 @@ route_handlers: list[Any] = [AccountController, home, health]
 dependencies: dict[str, Provide] = {}
 
 
-@get("/api/v1/me", name="api_me", tags=["accounts"])
-async def api_me(request: Request[Any, Any, Any]) -> dict[str, Any]:
+class MeDocument(TypedDict):
+    email: str
+    name: str
+    role: str
+    language: str | None
+
+
+@get("/api/v1/me", name="api_me", tags=["accounts"], responses={401: error_response("No or bad credentials")})
+async def api_me(request: Request[Any, Any, Any]) -> MeDocument:
     """Who the caller is (bearer token or browser session)."""
     user = current_user(request)
     if user is None:
         from litestar.exceptions import NotAuthorizedException
 
         raise NotAuthorizedException(_("Missing or invalid credentials."))
-    return {"email": user.email, "name": user.name, "role": user.role, "language": user.language}
+    return MeDocument(email=user.email, name=user.name, role=user.role, language=user.language)
 
 
 route_handlers.append(api_me)

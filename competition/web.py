@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
+    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
@@ -144,6 +146,24 @@ def _detail(exc: Exception) -> str:
     if isinstance(exc, HTTPException):
         return str(exc.detail)
     return _("Something went wrong on the server.")
+
+
+class ErrorDocument(TypedDict):
+    """Every refusal of the API: `{"detail": "…"}`."""
+
+    detail: str
+
+
+def error_response(description: str) -> ResponseSpec:
+    """An error answer of an API operation, for its `responses=` (the OpenAPI documents it)."""
+    return ResponseSpec(data_container=ErrorDocument, description=description, generate_examples=False)
+
+
+def refuse_nul_in_path(request: Request[Any, Any, Any]) -> None:
+    """A NUL (`%00`) is in no code or address: 404 before any handler looks it up (PostgreSQL refuses NUL in
+    text, so a look-up would fail with a server error instead)."""
+    if "\x00" in request.scope["path"]:
+        raise NotFoundException()
 
 
 def api_error(status: int, detail: str) -> Response[dict[str, str]]:

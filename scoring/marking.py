@@ -380,6 +380,12 @@ def _changed(session: AsyncSession, place: MarkingPlace, competitor: Competitor)
 # --- recording marks ---------------------------------------------------------------------------
 
 
+def written_reason(raw: str | None) -> str:
+    """A reason as stored: without surrounding spaces and without NUL characters (never typed, and PostgreSQL
+    refuses them in text)."""
+    return (raw or "").replace("\x00", "").strip()
+
+
 def parse_score(raw: object, aspect_code: str) -> int:
     """A judge's score: a whole number 0..3 (typed text is taken too), or Invalid saying why."""
     if isinstance(raw, bool) or raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -485,7 +491,7 @@ async def record_measurement(
     rule = aspect.rule
     if rule.is_judgement:
         raise Invalid(_("Aspect %(aspect)s is a judgement: send a score 0-3, not a value.", aspect=rule.code))
-    reason = (reason or "").strip()
+    reason = written_reason(reason)
     new = parse_value(rule, value, reason)
     _check_ready(place)
     if commit:
@@ -666,7 +672,7 @@ async def unlock_form(
     """Unlock a locked form: the skill's Chief Expert or an organiser, always with a reason."""
     if not await may_manage_skill(session, actor, place.skill):
         raise Forbidden(_("Only the skill's Chief Expert or an organiser may unlock a form."))
-    reason = (reason or "").strip()
+    reason = written_reason(reason)
     if not reason:
         raise Invalid(_("Unlocking a form needs a reason."))
     if commit:

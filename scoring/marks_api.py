@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from competition.auth import current_user
 from competition.i18n import gettext as _
 from competition.models import User
+from competition.web import error_response as _error
 from scoring import marking
-from scoring.results_api import _error
 
 PREFIX = "/api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}"
 ERRORS = {
+    400: _error("A malformed request: the body is not JSON"),
     401: _error("No or bad credentials"),
     403: _error("Not on this skill's marking team, or the competitor is from the caller's own institution"),
     404: _error("Unknown event, skill, stage, competitor, aspect or sub-criterion"),

@@ -6,12 +6,11 @@ Chief Expert and organisers, everyone else gets 403. Bad credentials are 401, un
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,15 +18,8 @@ from competition.auth import current_user
 from competition.errors import Forbidden, NotFound
 from competition.i18n import gettext as _
 from competition.registration.services import get_event, get_skill, get_stage
+from competition.web import error_response as _error
 from scoring.results import ResultsDocument, is_published, may_see_results, stage_results
-
-
-class ErrorDocument(TypedDict):
-    detail: str
-
-
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorDocument, description=description, generate_examples=False)
 
 
 @get(
@@ -36,6 +28,7 @@ def _error(description: str) -> ResponseSpec:
     tags=["results"],
     summary="Results of a skill in a stage",
     responses={
+        400: _error("A malformed request"),
         401: _error("Bad credentials"),
         403: _error("Not published yet, and the caller is neither the skill's Chief Expert nor an organiser"),
         404: _error("Unknown event, skill or stage, or no marking scheme"),

@@ -178,7 +178,7 @@ def parse_measurement_value(
     """Turn typed or imported input into the canonical value that is stored and marked.
 
     pass_fail: 1/0, True/False, yes/no, jā/nē (also y/n, true/false, pass/fail; any case) give 1/0.
-    deduction: a number ≥ 0 (a decimal comma is allowed) gives the total deducted.
+    deduction: a number 0..MAX_DEDUCTED (a decimal comma is allowed) gives the total deducted.
     number_completed: a whole number 0..possible gives that count.
     choice: an option number 1..n or an option's exact label (surrounding spaces aside) gives the
     1-based option number; a label that is also another option's number is refused as ambiguous.
@@ -239,10 +239,16 @@ def _parse_pass_fail(raw: object) -> bool:
     raise ValueError(f"pass_fail value {raw!r} is not 1/0, yes/no or jā/nē")
 
 
+MAX_DEDUCTED = Decimal("999999.99")
+"""The most a measurement stores (marks are NUMERIC(8, 2)); a total deducted beyond any max mark is refused here."""
+
+
 def _parse_deducted(raw: object) -> Decimal:
     deducted = _number(raw, "total deducted")
     if deducted < 0:
         raise ValueError(f"total deducted {deducted} is below 0")
+    if deducted > MAX_DEDUCTED:
+        raise ValueError(f"total deducted {deducted} is above {MAX_DEDUCTED}")
     return deducted
 
 
@@ -569,10 +575,7 @@ def advancement(raws: Sequence[Decimal], places: int, minimum: Decimal | None = 
     last of them too, and, where a minimum is set, only those with a raw total of at least it."""
     if places < 0:
         raise ValueError(f"places to advance {places} is below 0")
-    return [
-        rank <= places and (minimum is None or raw >= minimum)
-        for raw, rank in zip(raws, ranks(raws), strict=True)
-    ]
+    return [rank <= places and (minimum is None or raw >= minimum) for raw, rank in zip(raws, ranks(raws), strict=True)]
 
 
 C = TypeVar("C")
@@ -688,9 +691,7 @@ class CompetitorResult:
     advances: bool | None
 
 
-def stage_results(
-    competitors: Sequence[CompetitorInput], settings: ResultsSettings
-) -> list[CompetitorResult]:
+def stage_results(competitors: Sequence[CompetitorInput], settings: ResultsSettings) -> list[CompetitorResult]:
     """Results of one skill in one stage (rules 1-5 and 7), sorted by rank then competitor code,
     incomplete competitors last by code. Scale is over the complete competitors only; medals and
     excellence for a final only (rule 4 says so of medals; the Medallion for Excellence is read as
