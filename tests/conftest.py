@@ -83,8 +83,13 @@ async def _empty_postgres(url: str) -> None:
 @pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A freshly migrated, empty database: SQLite and then PostgreSQL."""
+    return await fresh_database(request, tmp_path)
+
+
+async def fresh_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL of a freshly migrated, empty database of the kind `request.param` names."""
     if request.param == "sqlite":
-        path = tmp_path / "podium.db"
+        path = folder / "podium.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")

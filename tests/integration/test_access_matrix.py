@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +22,7 @@ from competition.db import create_engine, session_factory
 from competition.models import Competitor, Event, Expert, Institution, Sector, Skill, Stage
 from scoring import scheme_edit
 from scoring.models import Aspect, JudgeScore
-from tests.conftest import DATABASES, _empty_postgres
+from tests.conftest import DATABASES, fresh_database
 from tests.helpers import World, add_scheme, api_token, build_world, login
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -453,21 +451,11 @@ class Matrix:
         return {"aspect": code}
 
 
-async def _database(request: pytest.FixtureRequest, tmp: Path) -> str:
-    if request.param == "sqlite":
-        path = tmp / "podium.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite+aiosqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_database")
-    await _empty_postgres(url)
-    return url
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASES)
 async def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matrix]:
     """One world per database for the whole module: building it and logging six people in is the slow part."""
     tmp = tmp_path_factory.mktemp("access")
-    url = await _database(request, tmp)
+    url = await fresh_database(request, tmp)
     engine: AsyncEngine = create_engine(url, null_pool=True)
     sessions = session_factory(engine)
     async with sessions() as session:

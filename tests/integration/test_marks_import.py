@@ -15,24 +15,18 @@ from competition.models import AuditRecord
 from scoring.marking import find_place, set_marking_team
 from scoring.models import Aspect, Form, JudgeScore, Measurement, SubCriterion
 from tests.helpers import World, add_scheme, build_world
+from tests.hostile_workbooks import MARKS_HEADER, marks_bytes
 from tests.integration.test_event_import_cli import command_environment, podium
 
 __all__ = ["command_environment"]
 
 pytestmark = pytest.mark.usefixtures("english")
 
-HEADER = ["Competitor", "Aspect", "Value", "Judge 1", "Judge 2", "Judge 3", "Reason"]
+HEADER = MARKS_HEADER
 
 
 def workbook(path: Path, rows: list[list[Any]], header: list[str] = HEADER) -> Path:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Marks"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
+    path.write_bytes(marks_bytes(rows, header))
     return path
 
 
