@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -84,7 +85,7 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-async def _user(session: AsyncSession, email: str, role: str, name: str) -> User:
+async def add_user(session: AsyncSession, email: str, role: str, name: str) -> User:
     user = User(email=email, role=role, name=name, password_hash=password_hash(), language="en")
     session.add(user)
     await session.flush()
@@ -123,7 +124,7 @@ async def build_world(session: AsyncSession) -> World:
     session.add_all(competitors)
     await session.flush()
     session.add_all([StageEntry(competitor_id=c.id, stage_id=semi.id) for c in competitors])
-    organiser = await _user(session, "organiser@example.lv", "organiser", "Olga Organizatore")
+    organiser = await add_user(session, "organiser@example.lv", "organiser", "Olga Organizatore")
     users = {organiser.email: organiser}
     expert_rows = [("E001", "Inese", "Kalniņa", 0, "chief_expert"), ("E002", "Pēteris", "Ozols", 0, "expert"),
                    ("E003", "Zane", "Liepa", 1, "expert"), ("E004", "Andris", "Krūmiņš", 2, "expert"),
@@ -131,11 +132,11 @@ async def build_world(session: AsyncSession) -> World:
     experts = []
     for code, first, last, i, role in expert_rows:
         email = f"{first.lower()}@example.lv".replace("ē", "e")
-        user = await _user(session, email, role, f"{first} {last}")
+        user = await add_user(session, email, role, f"{first} {last}")
         users[email] = user
         experts.append(Expert(event_id=event.id, code=code, first_name=first, last_name=last, email=email,
                               institution_id=schools[i].id, skill_id=skill.id, role=role, user_id=user.id))
-    other_user = await _user(session, "guntis@example.lv", "expert", "Guntis Other")
+    other_user = await add_user(session, "guntis@example.lv", "expert", "Guntis Other")
     users[other_user.email] = other_user
     other_expert = Expert(event_id=event.id, code="E100", first_name="Guntis", last_name="Other",
                           email=other_user.email, institution_id=schools[1].id, skill_id=other.id, role="expert",
@@ -171,11 +172,12 @@ async def mark_all(
     competitor: Competitor,
     judges: list[Expert],
     *,
-    score: int = 2,
+    score: int | Callable[[Any], int] = 2,
     lock: bool = True,
 ) -> None:
     """Record every aspect of the scheme for the competitor straight into the tables (every judge gives
-    `score`; measurements pass, count all, take the first option, deduct nothing) and lock the forms.
+    `score`, or `score(aspect)` where it is a function; measurements pass, count all, take the first
+    option, deduct nothing) and lock the forms.
     For tests of what is computed from marks; marking itself is tested through its services."""
     from decimal import Decimal
 
@@ -188,7 +190,12 @@ async def mark_all(
     for aspect in aspects:
         if aspect.kind == "J":
             session.add_all(
-                JudgeScore(aspect_id=aspect.id, competitor_id=competitor.id, expert_id=judge.id, score=score)
+                JudgeScore(
+                    aspect_id=aspect.id,
+                    competitor_id=competitor.id,
+                    expert_id=judge.id,
+                    score=score(aspect) if callable(score) else score,
+                )
                 for judge in judges
             )
         else:
