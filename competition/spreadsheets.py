@@ -13,19 +13,26 @@ same way everywhere, in bounded time and memory, with a message that says what a
 
 Columns after `MAX_COLUMNS` are not read: no layout Podium reads goes that far. Everything here
 blocks (zip and XML work): call it in a worker thread.
+
+Every workbook Podium writes puts its values through `cell_value` / `append_row`, so a name, a
+reason or a description that starts with "=" stays text (never a formula that a spreadsheet program
+would run: "formula injection"), and characters an xlsx file cannot hold are dropped instead of
+failing the download.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from competition.i18n import gettext as _
 
@@ -161,3 +168,26 @@ def sheet_rows(worksheet: Any, sheet: str) -> Iterator[tuple[int, tuple[Any, ...
 def _count(number: int) -> str:
     """A count with thousands separated by commas, as the messages show it (50,000)."""
     return f"{number:,}"
+
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def cell_value(cell: Cell, value: Any) -> Cell:
+    """Sets a cell's value; text is stored as text, even when it starts with "=", without control characters."""
+    if isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def append_row(sheet: Worksheet, values: Sequence[Any]) -> None:
+    """Appends a row below the sheet's last one (as `Worksheet.append`), text set as `cell_value` sets it."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in values])
+    row = sheet.max_row
+    for column, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            sheet.cell(row, column).data_type = "s"

@@ -33,7 +33,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from competition.i18n import gettext as _
-from competition.spreadsheets import NotAWorkbook, UnsafeWorkbook, open_workbook, sheet_rows
+from competition.spreadsheets import (
+    NotAWorkbook,
+    UnsafeWorkbook,
+    append_row,
+    cell_value,
+    open_workbook,
+    sheet_rows,
+)
 from scoring.scheme_data import (
     CALCULATIONS_SHEET,
     PASS_FAIL,
@@ -744,10 +751,10 @@ def _number_calculations(scheme: SchemeData) -> dict[Calculation, int]:
 
 def _write_calculations(sheet: Worksheet, rows: dict[Calculation, int]) -> None:
     for calculation, row in rows.items():
-        sheet.cell(row, 1, calculation.name)
+        cell_value(sheet.cell(row, 1), calculation.name)
         sheet.cell(row, 2, _CALCULATION_TYPES[calculation.kind])
         sheet.cell(row, 3, calculation.kind != "choice")
-        sheet.cell(row, 4, _encode(calculation))
+        cell_value(sheet.cell(row, 4), _encode(calculation))
     for column, width in zip("ABCD", (24, 20, 8, 100), strict=True):
         sheet.column_dimensions[column].width = width
 
@@ -897,9 +904,7 @@ class _SchemeWriter:
         cell = self.sheet.cell(row, column)
         if value is None or value == "":
             return cell
-        cell.value = value
-        if isinstance(value, str):
-            cell.data_type = "s"
+        cell_value(cell, value)
         cell.alignment = _WRAP
         if font is not None:
             cell.font = font
@@ -939,10 +944,10 @@ def write_marks_template(
     marks.title = "Marks"
     headers = ["Competitor", "Aspect", "Value", *(f"Judge {n}" for n in range(1, judges + 1)),
                "Reason"]
-    marks.append(headers)
+    append_row(marks, headers)
     for competitor, _name in competitors:
         for aspect in scheme.aspects:
-            marks.append([competitor, aspect.code])
+            append_row(marks, [competitor, aspect.code])
             if aspect.kind == "J":
                 marks.cell(marks.max_row, 3).fill = _GREY
             else:
@@ -958,19 +963,19 @@ def write_marks_template(
         marks.add_data_validation(scores)
     _write_aspect_guide(workbook.create_sheet("Aspects"), scheme)
     people = workbook.create_sheet("Competitors")
-    people.append(["Competitor", "Name"])
+    append_row(people, ["Competitor", "Name"])
     for person in competitors:
-        people.append(list(person))
+        append_row(people, list(person))
     _style_header(people, 2)
     return _save(workbook)
 
 
 def _write_aspect_guide(sheet: Worksheet, scheme: SchemeData) -> None:
     headers = ["Aspect", "Type", "Calculation", "Possible / choices", "Max mark", "Description"]
-    sheet.append(headers)
+    append_row(sheet, headers)
     for aspect in scheme.aspects:
         calculation = aspect.calculation
-        sheet.append([
+        append_row(sheet, [
             aspect.code,
             aspect.kind,
             _("judgement (scores 0-3)") if calculation is None else calculation.kind,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.i18n import gettext as _
 from competition.models import AuditRecord, Competitor, Event, Expert, Skill, Stage
+from competition.spreadsheets import append_row
 from scoring import rules
 from scoring.cis_xlsx import _style_header
 from scoring.event_results import skill_stages
@@ -115,7 +116,7 @@ def _mark(value: Decimal | None) -> Decimal | None:
 
 def _sheet(workbook: Workbook, title: str, headers: Sequence[str], widths: Sequence[int]) -> Worksheet:
     sheet = workbook.create_sheet(title[:31])
-    sheet.append(list(headers))
+    append_row(sheet, list(headers))
     _style_header(sheet, len(headers))
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(1, column).column_letter].width = width
@@ -143,7 +144,7 @@ def _write_results(workbook: Workbook, export: ResultsExport) -> None:
     for part in export.stages:
         for line in part.results.lines:
             result = line.result
-            sheet.append([
+            append_row(sheet, [
                 part.skill.code, part.skill.name, part.stage.code, _yes_no(part.published), result.rank,
                 line.competitor.code, line.competitor.name, line.competitor.institution, _yes_no(result.complete),
                 _mark(result.raw), result.scale_shown, medal_label(result.medal), _yes_no(result.advances),
@@ -164,8 +165,8 @@ def _write_criteria(workbook: Workbook, export: ResultsExport) -> None:
                 continue
             for criterion in part.results.criteria:
                 mark = line.result.criteria.get(criterion.code, Decimal(0))
-                sheet.append([part.skill.code, part.stage.code, line.competitor.code, criterion.code,
-                              criterion.name, _mark(mark), _mark(criterion.max_mark)])
+                append_row(sheet, [part.skill.code, part.stage.code, line.competitor.code, criterion.code,
+                                   criterion.name, _mark(mark), _mark(criterion.max_mark)])
     _format_marks(sheet, [6, 7])
 
 
@@ -182,7 +183,7 @@ def _write_marks(workbook: Workbook, export: ResultsExport) -> None:
                 state = marks.state(competitor.code, rule.code)
                 scorers = sorted(state.scores, key=lambda expert: export.judges.get(expert, ""))
                 scores: list[int | None] = [state.scores[expert] for expert in scorers]
-                sheet.append([
+                append_row(sheet, [
                     competitor.code, rule.code, state.value, *(scores + [None] * (judges - len(scores))),
                     state.reason, ", ".join(export.judges.get(expert, "?") for expert in scorers),
                     part.skill.code, part.stage.code, rule.kind, _mark(rule.max_mark), _mark(state.mark),
@@ -201,8 +202,8 @@ def _write_audit(workbook: Workbook, export: ResultsExport) -> None:
     )
     for line in export.audit:
         at = line.at.astimezone(dt.UTC).replace(tzinfo=None) if line.at.tzinfo else line.at
-        sheet.append([at, line.actor, line.action, line.skill, line.stage, line.competitor, line.subject,
-                      line.old, line.new, line.reason])
+        append_row(sheet, [at, line.actor, line.action, line.skill, line.stage, line.competitor, line.subject,
+                           line.old, line.new, line.reason])
     for row in sheet.iter_rows(min_row=2, max_col=1):
         row[0].number_format = "yyyy-mm-dd hh:mm:ss"
 
