@@ -265,9 +265,11 @@ def has_conflict(expert: Expert, competitor: Competitor) -> bool:
     return expert.institution_id == competitor.institution_id
 
 
-async def _check_marker(
-    session: AsyncSession, place: MarkingPlace, marker: Marker, competitor: Competitor, sub_id: int, sub_code: str
-) -> None:
+def _refuse_outsider(place: MarkingPlace, marker: Marker, competitor: Competitor) -> None:
+    """Forbidden unless the marker is an expert of the skill without a conflict of interest with the competitor.
+
+    Checked before what was sent is read, so a conflicted expert hears "not yours", never whether a mark
+    would have been valid."""
     if marker.expert.skill_id != place.skill.id:
         raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=place.skill.code))
     if has_conflict(marker.expert, competitor):
@@ -277,6 +279,12 @@ async def _check_marker(
                 competitor=competitor.code,
             )
         )
+
+
+async def _check_marker(
+    session: AsyncSession, place: MarkingPlace, marker: Marker, competitor: Competitor, sub_id: int, sub_code: str
+) -> None:
+    _refuse_outsider(place, marker, competitor)
     if not await may_mark(session, marker.expert, sub_id):
         raise Forbidden(_("You are not on the marking team of sub-criterion %(sub)s.", sub=sub_code))
 
@@ -421,9 +429,11 @@ async def record_score(
     *,
     commit: bool = True,
     target: AspectTarget | None = None,
+    competitor: Competitor | None = None,
 ) -> MarkOutcome:
     """Record the marker's judgement score 0-3 for one aspect of one competitor (a later score replaces it)."""
-    competitor = await _competitor(session, place, competitor_code)
+    competitor = competitor or await _competitor(session, place, competitor_code)
+    _refuse_outsider(place, marker, competitor)
     aspect = target or await _aspect(session, place, aspect_code)
     rule = aspect.rule
     if not rule.is_judgement:
@@ -484,9 +494,11 @@ async def record_measurement(
     *,
     commit: bool = True,
     target: AspectTarget | None = None,
+    competitor: Competitor | None = None,
 ) -> MarkOutcome:
     """Record a measurement of one aspect of one competitor by a team member (a later record replaces it)."""
-    competitor = await _competitor(session, place, competitor_code)
+    competitor = competitor or await _competitor(session, place, competitor_code)
+    _refuse_outsider(place, marker, competitor)
     aspect = target or await _aspect(session, place, aspect_code)
     rule = aspect.rule
     if rule.is_judgement:
@@ -546,6 +558,8 @@ async def record_mark(
     commit: bool = True,
 ) -> MarkOutcome:
     """Record what a tablet or the API sends: `{"score": n}` for a J aspect, `{"value", "reason"}` for M."""
+    competitor = await _competitor(session, place, competitor_code)
+    _refuse_outsider(place, marker, competitor)
     target = await _aspect(session, place, aspect_code)
     score, value = body.get("score"), body.get("value")
     if target.rule.is_judgement and score is None and value is not None:
@@ -554,7 +568,15 @@ async def record_mark(
         raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=target.code))
     if target.rule.is_judgement:
         return await record_score(
-            session, place, marker, competitor_code, target.code, score, commit=commit, target=target
+            session,
+            place,
+            marker,
+            competitor_code,
+            target.code,
+            score,
+            commit=commit,
+            target=target,
+            competitor=competitor,
         )
     return await record_measurement(
         session,
@@ -566,6 +588,7 @@ async def record_mark(
         str(body.get("reason") or ""),
         commit=commit,
         target=target,
+        competitor=competitor,
     )
 
 

@@ -126,8 +126,16 @@ async def test_the_same_save_twice_records_once_and_a_later_one_wins(
 async def test_no_expert_marks_a_competitor_of_their_own_institution(
     client: AsyncTestClient[Any], session: AsyncSession, marking: Marking
 ) -> None:
-    # Pēteris and C001 are both from RTK.
-    for aspect, body in [(marking.aspects["J"], {"score": 2}), (marking.aspects["pass_fail"], {"value": "yes"})]:
+    # Pēteris and C001 are both from RTK. What he sends is never read: a valid mark and a score of 4 alike are
+    # refused as not his to give, so a conflicted expert learns nothing about the aspect.
+    for aspect, body in [
+        (marking.aspects["J"], {"score": 2}),
+        (marking.aspects["pass_fail"], {"value": "yes"}),
+        (marking.aspects["J"], {"score": 4}),
+        (marking.aspects["J"], {"value": "1"}),
+        (marking.aspects["deduction"], {"value": "-1"}),
+        (marking.aspects["pass_fail"], {"score": 1}),
+    ]:
         response = await client.put(mark_url("C001", aspect), json=body, headers=marking.bearer("peteris"))
         assert response.status_code == 403
         assert "own institution" in response.json()["detail"]
