@@ -44,7 +44,7 @@ from competition.web import (
     LanguageMiddleware,
     SecurityHeadersMiddleware,
     exception_handlers,
-    refuse_nul_in_path,
+    refuse_nul,
     template_config,
 )
 from live.hub import Hub, channels_plugin
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         },
         template_config=template_config(),
         exception_handlers=exception_handlers,
-        before_request=refuse_nul_in_path,
+        before_request=refuse_nul,
         openapi_config=OpenAPIConfig(title="Podium API", version="1", path="/schema"),
         stores={"sessions": MemoryStore()},
         request_max_body_size=settings.max_upload_bytes,

@@ -8,7 +8,9 @@ from typing import Any, TypedDict
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
@@ -159,11 +161,32 @@ def error_response(description: str) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorDocument, description=description, generate_examples=False)
 
 
-def refuse_nul_in_path(request: Request[Any, Any, Any]) -> None:
-    """A NUL (`%00`) is in no code or address: 404 before any handler looks it up (PostgreSQL refuses NUL in
-    text, so a look-up would fail with a server error instead)."""
+async def refuse_nul(request: Request[Any, Any, Any]) -> None:
+    """No code, address, search or form field holds a NUL character (`%00`), and PostgreSQL refuses one in
+    text: a look-up or a save would fail with a server error. So before any handler runs: 404 for one in
+    the path, 400 naming the parameter or field for one in the query string or a posted form. (Uploads
+    are binary and checked by their importers; API bodies are JSON, whose values the services check.)"""
     if "\x00" in request.scope["path"]:
         raise NotFoundException()
+    if request.scope["query_string"]:
+        for name, value in request.query_params.multi_items():
+            if "\x00" in name or "\x00" in value:
+                raise ClientException(_nul_message(name))
+    if request.content_type[0] == RequestEncodingType.URL_ENCODED and _may_hold_nul(await request.body()):
+        for name, value in (await request.form()).multi_items():
+            if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+                raise ClientException(_nul_message(name))
+
+
+def _may_hold_nul(body: bytes) -> bool:
+    return b"%00" in body or b"\x00" in body
+
+
+def _nul_message(name: str) -> str:
+    return _(
+        "%(field)s holds a NUL character (\\0), which no text may hold; remove it and send again.",
+        field=name.replace("\x00", "\\0") or "?",
+    )
 
 
 def api_error(status: int, detail: str) -> Response[dict[str, str]]:
