@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competition.db import AuditedBase, Base
 from competition.models import Competitor, Expert, Skill, Stage, User
+from scoring import scheme_data
 
 MARK = Numeric(8, 2)
 """Every mark column: exact decimals with two places."""
@@ -68,7 +69,7 @@ class StandardsSection(Base):
 
     scheme_id: Mapped[int] = mapped_column(ForeignKey("marking_scheme.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(scheme_data.NAME_LENGTH))
     weighting: Mapped[Decimal] = mapped_column(MARK)
 
     scheme: Mapped[MarkingScheme] = relationship(back_populates="sections")
@@ -80,8 +81,8 @@ class Criterion(Base):
     __table_args__ = (UniqueConstraint("scheme_id", "code"),)
 
     scheme_id: Mapped[int] = mapped_column(ForeignKey("marking_scheme.id", ondelete="CASCADE"), index=True)
-    code: Mapped[str] = mapped_column(String(8))
-    name: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str] = mapped_column(String(scheme_data.CRITERION_CODE_LENGTH))
+    name: Mapped[str] = mapped_column(String(scheme_data.NAME_LENGTH))
     mark: Mapped[Decimal] = mapped_column(MARK)
     """The mark the Criteria table gives it (the aspects should add up to this)."""
     position: Mapped[int] = mapped_column(Integer)
@@ -99,9 +100,9 @@ class SubCriterion(Base):
 
     scheme_id: Mapped[int] = mapped_column(ForeignKey("marking_scheme.id", ondelete="CASCADE"), index=True)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id", ondelete="CASCADE"), index=True)
-    code: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(500))
-    day: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(scheme_data.SUB_CRITERION_CODE_LENGTH))
+    name: Mapped[str] = mapped_column(String(scheme_data.SUB_CRITERION_NAME_LENGTH))
+    day: Mapped[str | None] = mapped_column(String(scheme_data.DAY_LENGTH))
     position: Mapped[int] = mapped_column(Integer)
 
     criterion: Mapped[Criterion] = relationship(back_populates="sub_criteria")
@@ -122,7 +123,7 @@ class Aspect(Base):
     sub_criterion_id: Mapped[int] = mapped_column(
         ForeignKey("sub_criterion.id", ondelete="CASCADE"), index=True
     )
-    code: Mapped[str] = mapped_column(String(24))
+    code: Mapped[str] = mapped_column(String(scheme_data.ASPECT_CODE_LENGTH))
     """The sub-criterion ID, a dot and the aspect's position in it: `A1.2`."""
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(1))
@@ -133,7 +134,7 @@ class Aspect(Base):
     max_mark: Mapped[Decimal | None] = mapped_column(MARK)
     calculation: Mapped[str | None] = mapped_column(String(24))
     """For M aspects: pass_fail, deduction, number_completed or choice."""
-    calculation_name: Mapped[str | None] = mapped_column(String(100))
+    calculation_name: Mapped[str | None] = mapped_column(String(scheme_data.CALCULATION_NAME_LENGTH))
     """The calculation row's key in the CIS file, kept for export."""
     possible: Mapped[int | None] = mapped_column(Integer)
     """For number_completed: how many there are to complete."""
@@ -171,7 +172,7 @@ class ChoiceOption(Base):
     aspect_id: Mapped[int] = mapped_column(ForeignKey("aspect.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     """1-based option number, as the marks workbook and the API use it."""
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(scheme_data.CHOICE_LABEL_LENGTH))
     deduction_percent: Mapped[Decimal] = mapped_column(MARK)
 
     aspect: Mapped[Aspect] = relationship(back_populates="choices")

@@ -8,6 +8,7 @@ Which problems refuse a scheme and which only leave it a draft:
   criteria, no aspects, a criterion or standards section listed twice, a sub-criterion ID used
   twice (each sub-criterion is one marking form, keyed by its ID), a sub-criterion whose criterion
   is not in the Criteria table, an aspect of an unknown sub-criterion or numbered out of place,
+  an ID, name, day, calculation name or option label longer than Podium stores (`LENGTHS`),
   a calculation that cannot be applied (counting without a number possible, a choice without
   options, a deduction outside 0-100 %), a calculation on a J aspect. The reader adds what it
   finds in the file itself: no Criteria table, an aspect type other than M or J, a max mark or
@@ -36,6 +37,17 @@ CALCULATIONS_SHEET = "Calculations"
 FULL_MARKS = Decimal(100)
 MAX_SECTION_VARIATION = Decimal(5)
 JUDGEMENT_SCORES = (0, 1, 2, 3)
+
+CRITERION_CODE_LENGTH = 8
+SUB_CRITERION_CODE_LENGTH = 16
+ASPECT_CODE_LENGTH = 24
+NAME_LENGTH = 300
+"""Of a standards section and a criterion."""
+SUB_CRITERION_NAME_LENGTH = 500
+DAY_LENGTH = 32
+CALCULATION_NAME_LENGTH = 100
+CHOICE_LABEL_LENGTH = 200
+"""The most characters each text of a scheme may have: the columns of `scoring.models` are this wide."""
 
 AspectKind = Literal["M", "J"]
 CalculationKind = Literal["pass_fail", "deduction", "number_completed", "choice"]
@@ -234,6 +246,7 @@ def format_mark(value: Decimal) -> str:
 def validate(scheme: SchemeData) -> list[Problem]:
     """Every problem of the scheme, errors and warnings, in the order of the checks."""
     return [
+        *_length_problems(scheme),
         *_structure_problems(scheme),
         *_numbering_problems(scheme),
         *_calculation_problems(scheme),
@@ -280,6 +293,47 @@ def aspect_label(aspect: AspectData) -> str:
 
 def _sum(values: Iterator[Decimal | None] | list[Decimal | None]) -> Decimal:
     return sum((value or Decimal(0) for value in values), Decimal(0))
+
+
+def _length_problems(scheme: SchemeData) -> Iterator[Problem]:
+    """Text longer than its column: refused with where it is, not left to fail in the database."""
+    for row, what, text, limit in _texts(scheme):
+        if len(text) > limit:
+            yield _error(
+                row,
+                _("{what} is {length} characters long; Podium stores at most {limit}.").format(
+                    what=what, length=len(text), limit=limit
+                ),
+            )
+
+
+def _texts(scheme: SchemeData) -> Iterator[tuple[int | None, str, str, int]]:
+    """Each stored text of the scheme: its row, what it is, the text and the most characters stored."""
+    for section in scheme.sections:
+        what = _("the name of standards section {number}").format(number=section.number)
+        yield section.row, what, section.name, NAME_LENGTH
+    for criterion in scheme.criteria:
+        code = _shortened(criterion.code)
+        yield criterion.row, _("the ID of criterion {code}").format(code=code), criterion.code, CRITERION_CODE_LENGTH
+        yield criterion.row, _("the name of criterion {code}").format(code=code), criterion.name, NAME_LENGTH
+    for sub in scheme.sub_criteria:
+        code = _shortened(sub.code)
+        yield sub.row, _("the ID of sub-criterion {code}").format(code=code), sub.code, SUB_CRITERION_CODE_LENGTH
+        yield sub.row, _("the name of sub-criterion {code}").format(code=code), sub.name, SUB_CRITERION_NAME_LENGTH
+        yield sub.row, _("the day of sub-criterion {code}").format(code=code), sub.day or "", DAY_LENGTH
+    for aspect in scheme.aspects:
+        code = _shortened(aspect.code)
+        calculation = aspect.calculation or PASS_FAIL
+        yield aspect.row, _("the ID of aspect {code}").format(code=code), aspect.code, ASPECT_CODE_LENGTH
+        what = _("the calculation name of aspect {code}").format(code=code)
+        yield aspect.row, what, calculation.name or "", CALCULATION_NAME_LENGTH
+        for number, choice in enumerate(calculation.choices, start=1):
+            what = _("option {number} of aspect {code}").format(number=number, code=code)
+            yield aspect.row, what, choice.label, CHOICE_LABEL_LENGTH
+
+
+def _shortened(code: str) -> str:
+    return code if len(code) <= 20 else code[:19] + "…"
 
 
 def _structure_problems(scheme: SchemeData) -> Iterator[Problem]:

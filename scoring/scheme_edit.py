@@ -89,7 +89,7 @@ def _choices(text: str, errors: dict[str, str]) -> tuple[scheme_data.Choice, ...
                 "Option %(number)s: the deduction is a percent from 0 to 100 with at most 2 decimals.", number=number
             )
             break
-        choices.append(scheme_data.Choice(label.strip()[:200], percent))
+        choices.append(scheme_data.Choice(label.strip()[: scheme_data.CHOICE_LABEL_LENGTH], percent))
     if not choices and "choices" not in errors:
         errors["choices"] = _("A choice needs at least one option.")
     return tuple(choices)

@@ -25,6 +25,7 @@ from competition.config import Settings
 from competition.db import begin_write
 from competition.errors import Conflict, Invalid
 from competition.i18n import gettext as _
+from competition.i18n import ngettext
 from competition.models import Competitor, Event, Skill, Stage, StageEntry, User
 from competition.registration.records import FieldErrors
 from competition.registration.services import get_event, get_skill, get_stage
@@ -210,8 +211,13 @@ class SchemePages(Controller):
             "problems": [(problem.severity, describe(problem)) for problem in result.problems],
         }
         if result.scheme is None:
-            refusal = _("%(file)s: refused with %(count)s errors; nothing was saved.",
-                        file=upload.filename, count=len(result.errors))
+            refusal = ngettext(
+                "%(file)s: refused with %(count)s error; nothing was saved.",
+                "%(file)s: refused with %(count)s errors; nothing was saved.",
+                len(result.errors),
+                file=upload.filename,
+                count=len(result.errors),
+            )
             return _upload_page(place, {**found, "error": refusal}, 422)
         try:
             await begin_write(db_session)

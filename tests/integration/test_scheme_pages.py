@@ -269,3 +269,26 @@ async def test_the_blank_marks_workbook_has_a_row_per_competitor_and_aspect(
                 for code in codes]
     assert [(row[0], row[1]) for row in rows[1:]] == expected
     assert all(row[2:] == (None,) * 5 for row in rows[1:])
+
+
+async def test_a_name_longer_than_podium_stores_is_refused_at_its_row_and_nothing_is_saved(
+    client: AsyncTestClient[Any], session: AsyncSession
+) -> None:
+    """On PostgreSQL a name wider than its column used to fail the save with a server error."""
+    from dataclasses import replace
+
+    from scoring.cis_xlsx import write_scheme
+
+    await build_world(session)
+    await login(client, "inese@example.lv")
+    scheme = read_scheme(SCHEMES / "skill_23_mobile_robotics.xlsx").scheme
+    assert scheme is not None
+    criterion = scheme.criteria[0]
+    long = replace(scheme, criteria=(replace(criterion, name="N" * 301), *scheme.criteria[1:]))
+    row = read_scheme(write_scheme(long)).scheme
+    response = await upload(client, write_scheme(long), "long.xlsx")
+    assert response.status_code == 422
+    assert f"the name of criterion {criterion.code} is 301 characters long; Podium stores at most 300." in response.text
+    assert "long.xlsx: refused with 1 error; nothing was saved" in response.text
+    assert row is None
+    assert await counts(session) == (0, 0)

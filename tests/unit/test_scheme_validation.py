@@ -366,3 +366,22 @@ def test_long_descriptions_are_shortened_to_their_first_line_in_messages() -> No
     problem = only(validate(with_aspect(tidy_scheme(), "A1.2", description=longer,
                                         descriptors=())))
     assert f"'{'A' * 59}…'" in problem.message
+
+
+def test_text_longer_than_podium_stores_is_an_error_naming_what_and_where() -> None:
+    scheme = tidy_scheme()
+    long_name = "Ļoti garš nosaukums " * 20  # 400 characters
+    scheme = replace(
+        scheme,
+        criteria=(replace(scheme.criteria[0], name=long_name), scheme.criteria[1]),
+        sub_criteria=(replace(scheme.sub_criteria[0], day="The first day of the competition, morning"),
+                      *scheme.sub_criteria[1:]),
+    )
+    choice = Calculation("choice", "Doneness", None, (Choice("x" * 201, D(0)),))
+    scheme = with_aspect(scheme, "B1.2", calculation=choice)
+    problems = [problem for problem in validate(scheme) if "Podium stores" in problem.message]
+    assert [(problem.severity, problem.row) for problem in problems] == [("error", 15), ("error", 24), ("error", 42)]
+    assert problems[0].message == "Row 15: the name of criterion A is 400 characters long; Podium stores at most 300."
+    assert problems[1].message == "Row 24: the day of sub-criterion A1 is 41 characters long; Podium stores at most 32."
+    assert problems[2].message == "Row 42: option 1 of aspect B1.2 is 201 characters long; Podium stores at most 200."
+    assert not usable_for_marking(scheme)
