@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from competition.db import AuditedBase, Base
 
@@ -188,12 +188,19 @@ class StageEntry(AuditedBase):
 class User(AuditedBase):
     """Someone who logs in: an organiser, a chief expert or an expert (identified by email)."""
 
+    NAME_LENGTH = 200
+
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     role: Mapped[str] = mapped_column(String(16), default=Role.EXPERT.value)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @validates("name")
+    def _fit_name(self, _key: str, name: str) -> str:
+        """The display name, shortened to fit: an expert's full name (two names of up to 100) may be longer."""
+        return name[: self.NAME_LENGTH]
 
     @property
     def is_organiser(self) -> bool:

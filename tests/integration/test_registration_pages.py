@@ -354,3 +354,17 @@ async def test_a_refused_upload_lists_every_problem(
         "/events/import", data={"_csrf_token": token}, files={"other": ("x", b"", "")}
     )
     assert response.status_code == 400 and "Choose an event workbook (.xlsx) to import." in response.text
+
+
+async def test_an_expert_with_the_longest_names_allowed_is_registered_with_a_log_in(
+    client: AsyncTestClient[Any], session: AsyncSession
+) -> None:
+    """First and last name at their limits (100 characters each) make a full name longer than a user's name
+    column: it was a server error on PostgreSQL."""
+    await as_organiser(client, session)
+    expert = {"code": "E011", "first_name": "Ā" * 100, "last_name": "Ē" * 100, "email": "long@example.lv",
+              "institution": "OT", "skill": "04", "role": "expert"}
+    response = await form_post(client, "/events/SL2023/experts", expert, follow_redirects=False)
+    assert response.status_code == 303
+    user = await session.scalar(select(User).where(User.email == "long@example.lv"))
+    assert user is not None and user.name.startswith("Ā" * 100 + " Ē")
