@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest runs one worker per core, each test file on one worker (its module fixtures are built once)
+PYTEST_WORKERS ?= -n auto --dist loadfile
 
 .PHONY: run test test-fast bench install install-test lint translations clean
 
@@ -32,11 +34,11 @@ run: install
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS)
 
 ## test-fast: everything but the browser and slow tests
 test-fast: install-test
-	$(BIN)/python -m pytest -q -m "not browser and not slow"
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) -m "not browser and not slow"
 
 ## bench: run every benchmark under bench/ and print key=value lines
 bench: install-test
