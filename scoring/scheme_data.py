@@ -8,7 +8,7 @@ Which problems refuse a scheme and which only leave it a draft:
   criteria, no aspects, a criterion or standards section listed twice, a sub-criterion ID used
   twice (each sub-criterion is one marking form, keyed by its ID), a sub-criterion whose criterion
   is not in the Criteria table, an aspect of an unknown sub-criterion or numbered out of place,
-  an ID, name, day, calculation name or option label longer than Podium stores (`LENGTHS`),
+  an ID, name, day, calculation name or option label longer than Podium stores (the `…_LENGTH`s),
   a calculation that cannot be applied (counting without a number possible, a choice without
   options, a deduction outside 0-100 %), a calculation on a J aspect. The reader adds what it
   finds in the file itself: no Criteria table, an aspect type other than M or J, a max mark or
@@ -38,16 +38,15 @@ FULL_MARKS = Decimal(100)
 MAX_SECTION_VARIATION = Decimal(5)
 JUDGEMENT_SCORES = (0, 1, 2, 3)
 
+# The most characters each text of a scheme may have: the columns of `scoring.models` are this wide.
 CRITERION_CODE_LENGTH = 8
 SUB_CRITERION_CODE_LENGTH = 16
 ASPECT_CODE_LENGTH = 24
-NAME_LENGTH = 300
-"""Of a standards section and a criterion."""
+NAME_LENGTH = 300  # of a standards section and of a criterion
 SUB_CRITERION_NAME_LENGTH = 500
 DAY_LENGTH = 32
 CALCULATION_NAME_LENGTH = 100
 CHOICE_LABEL_LENGTH = 200
-"""The most characters each text of a scheme may have: the columns of `scoring.models` are this wide."""
 
 AspectKind = Literal["M", "J"]
 CalculationKind = Literal["pass_fail", "deduction", "number_completed", "choice"]

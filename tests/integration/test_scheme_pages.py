@@ -4,6 +4,7 @@ a marked scheme), the downloads (the scheme re-imports as itself; the blank mark
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition import i18n
 from competition.models import AuditRecord
-from scoring.cis_xlsx import read_scheme
+from scoring.cis_xlsx import read_scheme, write_scheme
 from scoring.models import Aspect, MarkingScheme
 from scoring.scheme import find_scheme, full_scheme_query, scheme_data_of
 from tests.conftest import shared_data
@@ -275,20 +276,17 @@ async def test_a_name_longer_than_podium_stores_is_refused_at_its_row_and_nothin
     client: AsyncTestClient[Any], session: AsyncSession
 ) -> None:
     """On PostgreSQL a name wider than its column used to fail the save with a server error."""
-    from dataclasses import replace
-
-    from scoring.cis_xlsx import write_scheme
-
     await build_world(session)
     await login(client, "inese@example.lv")
     scheme = read_scheme(SCHEMES / "skill_23_mobile_robotics.xlsx").scheme
     assert scheme is not None
     criterion = scheme.criteria[0]
     long = replace(scheme, criteria=(replace(criterion, name="N" * 301), *scheme.criteria[1:]))
-    row = read_scheme(write_scheme(long)).scheme
-    response = await upload(client, write_scheme(long), "long.xlsx")
+    content = write_scheme(long)
+    read_back = read_scheme(content).scheme
+    response = await upload(client, content, "long.xlsx")
     assert response.status_code == 422
     assert f"the name of criterion {criterion.code} is 301 characters long; Podium stores at most 300." in response.text
     assert "long.xlsx: refused with 1 error; nothing was saved" in response.text
-    assert row is None
+    assert read_back is None
     assert await counts(session) == (0, 0)
