@@ -9,7 +9,6 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -20,9 +19,7 @@ from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import competition.registration.routes
@@ -34,13 +31,16 @@ from competition.auth import (
     SESSION_COOKIE,
     AuthMiddleware,
     CSRFUnlessBearerMiddleware,
-    DatabaseSessionBackend,
+    DatabaseThrottle,
+    LoginSessions,
     LoginThrottle,
+    PasswordChecks,
+    RedisThrottle,
 )
 from competition.config import STATIC_DIR, Settings, load_settings
 from competition.db import create_engine, session_factory
-from competition.models import BrowserSession, KeyValue
 from competition.web import (
+    AdmissionMiddleware,
     LanguageMiddleware,
     SecurityHeadersMiddleware,
     exception_handlers,
@@ -54,11 +54,12 @@ CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 
 
-def _shared_store(settings: Settings, alchemy: SQLAlchemyAsyncConfig, namespace: str) -> Store:
-    """A store every worker sees: Redis when configured, else the database."""
+def _login_throttle(settings: Settings, engine: AsyncEngine) -> LoginThrottle:
+    """Log-in attempts counted where every worker sees them: Redis when configured, else the database."""
+    allowed, window = settings.login_failures_allowed, settings.login_failure_window_s
     if settings.redis_url:
-        return RedisStore.with_client(url=settings.redis_url, namespace=f"{settings.redis_prefix}:{namespace}")
-    return SQLAlchemyStore(config=alchemy, model=KeyValue, namespace=namespace)
+        return RedisThrottle(Redis.from_url(settings.redis_url), settings.redis_prefix, allowed, window)
+    return DatabaseThrottle(engine, allowed, window)
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     session_config = ServerSideSessionConfig(
         key=SESSION_COOKIE, secure=settings.https, httponly=True, samesite="lax", max_age=14 * 24 * 3600
     )
-    session_backend = DatabaseSessionBackend(config=session_config, alchemy_config=alchemy, model=BrowserSession)
+    session_backend = LoginSessions(session_config, engine, sessions)
     csrf_config = CSRFConfig(
         secret=settings.secret,
         cookie_name=CSRF_COOKIE,
@@ -82,9 +83,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         cookie_secure=settings.https,
         cookie_samesite="strict",
     )
-    throttle = LoginThrottle(
-        _shared_store(settings, alchemy, "login"), settings.login_failures_allowed, settings.login_failure_window_s
-    )
+    throttle = _login_throttle(settings, engine)
+    password_checks = PasswordChecks()
     channels = channels_plugin(settings)
     hub = Hub(channels)
     board = BoardRenderer(channels, sessions, settings.channels_backlog)
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ],
         middleware=[
             SecurityHeadersMiddleware,
+            DefineMiddleware(AdmissionMiddleware, limit=settings.max_requests),
             DefineMiddleware(SessionMiddleware, backend=session_backend),
             DefineMiddleware(AuthMiddleware, sessions=sessions),
             LanguageMiddleware,
@@ -116,13 +117,13 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "login_throttle": Provide(lambda: throttle, sync_to_thread=False),
+            "password_checks": Provide(lambda: password_checks, sync_to_thread=False),
             "db_sessions": Provide(lambda: sessions, sync_to_thread=False),
         },
         template_config=template_config(),
         exception_handlers=exception_handlers,
         before_request=refuse_nul,
         openapi_config=OpenAPIConfig(title="Podium API", version="1", path="/schema"),
-        stores={"sessions": MemoryStore()},
         request_max_body_size=settings.max_upload_bytes,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

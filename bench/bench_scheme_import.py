@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from bench.common import Backend, figure, postgres_available, say, scratch_database, timed_ms
 from bench.world import build_event, generated_scheme
-from competition.db import begin_write, create_engine, session_factory
+from competition.db import create_engine, session_factory
 from competition.models import Skill, Stage
+from competition.writer import write
 from scoring.cis_xlsx import read_scheme, write_scheme
 from scoring.models import SchemeStatus
 from scoring.scheme import save_scheme
@@ -42,10 +43,10 @@ async def _measure(backend: Backend, workbook: bytes) -> float:
                     stage = await session.get_one(Stage, stage_id)
                     read = read_scheme(workbook)
                     assert read.scheme is not None and not read.problems, read.problems
-                    await begin_write(session)
-                    scheme = await save_scheme(session, None, skill, stage, read.scheme, source_filename="300.xlsx")
+                    scheme = await write(
+                        session, save_scheme, None, skill, stage, read.scheme, source_filename="300.xlsx"
+                    )
                     assert scheme.status == SchemeStatus.READY
-                    await session.commit()
 
             return await timed_ms(import_once, RUNS)
         finally:

@@ -1,30 +1,61 @@
-"""Accounts: password hashing, API tokens, who is asking (session or bearer token), log-in throttling, guards."""
+"""Accounts: password checking, API tokens, log-in sessions, who is asking (session or bearer token),
+log-in throttling, guards.
+
+A page view never writes: a log-in session is read with its user in one query, and written only when it
+begins, ends, changes or is renewed (at most once a day), through `competition.writer`. Passwords are
+checked in worker threads, a few at a time, after the throttle has counted the attempt, so that a burst
+of log-ins neither blocks the event loop nor gets more guesses than the limit.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
+import json
 import secrets
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from functools import cache
 from typing import Any
 
-from advanced_alchemy.extensions.litestar.session import SQLAlchemyAsyncSessionBackend
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.stores.base import Store
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Empty, Message, Receive, Scope, Send
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from litestar.utils.dataclass import extract_dataclass_items
+from redis.asyncio import Redis
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from competition.db import begin_write
+from competition.errors import Unavailable
 from competition.i18n import gettext as _
-from competition.models import ApiToken, Expert, ExpertRole, Role, Skill, User
+from competition.models import ApiToken, Expert, ExpertRole, LoginAttempt, LoginSession, Role, Skill, User
+from competition.writer import write
 
 _hasher = PasswordHasher()
 SESSION_USER_KEY = "user_id"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def digest(secret: str) -> str:
+    """API tokens and session IDs are long random strings, so a SHA-256 digest is a safe way to store them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+token_digest = digest
+
+
+# --- passwords ---------------------------------------------------------------------------------
 
 
 def hash_password(password: str) -> str:
@@ -40,41 +71,57 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def token_digest(token: str) -> str:
-    """API tokens are long random strings, so a SHA-256 digest is a safe way to store them."""
-    return hashlib.sha256(token.encode()).hexdigest()
+@cache
+def _decoy_hash() -> str:
+    """Checked for an unknown email or a user without a password, so that refusing them takes as long."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
-async def issue_api_token(session: AsyncSession, user: User) -> str:
-    """A new API token for `user`; only its digest is kept, so it is shown once."""
-    token = "pod_" + secrets.token_urlsafe(32)
-    await begin_write(session)
-    session.add(ApiToken(user_id=user.id, digest=token_digest(token)))
-    await session.commit()
-    return token
+class PasswordChecks:
+    """Checking a password costs a tenth of a second of CPU on purpose (argon2). Checks run in worker
+    threads, `at_once` together; when `waiting` more wait already, a log-in is answered busy (503) at once."""
+
+    def __init__(self, at_once: int = 2, waiting: int = 64) -> None:
+        self.slots = asyncio.Semaphore(at_once)
+        self.most_waiting = waiting
+        self.waiting = 0
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        if self.waiting >= self.most_waiting:
+            raise Unavailable(_("Too many log-ins at once; try again in a moment."))
+        self.waiting += 1
+        try:
+            async with self.slots:
+                matches = await asyncio.to_thread(verify_password, password_hash or _decoy_hash(), password)
+        finally:
+            self.waiting -= 1
+        return matches and password_hash is not None
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
+async def authenticate(session: AsyncSession, checks: PasswordChecks, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None; as slow for an unknown email as for a known one.
+
+    The session's read transaction ends before the check, so no connection is held while it runs."""
     user = await find_user_by_email(session, email)
-    if user is None or not user.is_active:
-        verify_password(None, password)
-        return None
-    return user if verify_password(user.password_hash, password) else None
+    if session.in_transaction():
+        await session.commit()
+    known = user is not None and user.is_active
+    matches = await checks.verify(user.password_hash if known and user is not None else None, password)
+    return user if known and matches else None
+
+
+async def issue_api_token(session: AsyncSession, user: User) -> str:
+    """A new API token for `user` (a change for `competition.writer`); only its digest is kept, so it is shown once."""
+    token = "pod_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, digest=digest(token)))
+    return token
 
 
 # --- who is asking -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The user behind a request and how they proved it (`session` or `token`)."""
-
-    user: User
-    via: str
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -87,7 +134,8 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 class AuthMiddleware:
-    """Sets `scope["user"]` to the logged-in `User` (or None): bearer token first, else the session."""
+    """Sets `scope["user"]` to the logged-in `User` (or None): bearer token first, else the log-in session
+    (whose user `LoginSessions` read with it)."""
 
     def __init__(self, app: Any, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.app = app
@@ -102,19 +150,16 @@ class AuthMiddleware:
         token = bearer_token(scope)
         if token is not None:
             async with self.sessions() as db:
-                api_token = await db.scalar(select(ApiToken).where(ApiToken.digest == token_digest(token)))
-            if api_token is None or not api_token.user.is_active:
+                user = await db.scalar(
+                    select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.digest == digest(token))
+                )
+            if user is None or not user.is_active:
                 return None, "bad_token"
-            return api_token.user, "token"
-        session = scope.get("session") or {}
-        user_id = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
-        if user_id is None:
+            return user, "token"
+        loaded = scope.get(LoginSessions.USER)
+        if not isinstance(loaded, User) or not loaded.is_active:
             return None, None
-        async with self.sessions() as db:
-            user = await db.get(User, user_id)
-        if user is None or not user.is_active:
-            return None, None
-        return user, "session"
+        return loaded, "session"
 
 
 SESSION_COOKIE = "podium_session"
@@ -144,68 +189,182 @@ class CSRFUnlessBearerMiddleware(CSRFMiddleware):
         await super().__call__(scope, receive, send)
 
 
-# --- browser sessions -------------------------------------------------------------------------
+# --- log-in sessions ---------------------------------------------------------------------------
 
 
-class DatabaseSessionBackend(SQLAlchemyAsyncSessionBackend):
-    """Server-side sessions in the database (shared by every worker), written only when they change,
-    never for a visitor without one, and under a fresh ID whenever the logged-in user changes."""
+class LoginSessions(ServerSideSessionBackend):
+    """Litestar's server-side sessions, kept in the `login_session` table under the digest of their ID.
 
+    Loading one is a single read (with its user); it is written only when it starts (a new ID whenever
+    the logged-in user changes), changes, ends, or is renewed, at most once every `RENEW_AFTER_S`."""
+
+    USER = "podium_session_user"
     LOADED = "podium_session_loaded"
-    NEW_ID = "podium_session_new_id"
+    RENEW_AFTER_S = 24 * 3600
+
+    def __init__(
+        self, config: ServerSideSessionConfig, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        super().__init__(config)
+        self.engine = engine
+        self.sessions = sessions
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
-        data = await super().load_from_connection(connection)
-        connection.scope[self.LOADED] = dict(data)  # type: ignore[literal-required]
-        return data
-
-    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        return connection.scope.get(self.NEW_ID) or super().get_session_id(connection)  # type: ignore[return-value]
+        cookie = connection.cookies.get(self.config.key)
+        if not cookie or cookie == "null":
+            return {}
+        async with self.sessions() as db:
+            found = (
+                await db.execute(
+                    select(LoginSession.data, LoginSession.expires_at, User)
+                    .join(User, User.id == LoginSession.user_id)
+                    .where(LoginSession.digest == digest(cookie), LoginSession.expires_at > _utcnow())
+                )
+            ).one_or_none()
+        if found is None:
+            return {}
+        data, expires_at, user = found
+        values: dict[str, Any] = json.loads(data)
+        connection.scope[self.LOADED] = (dict(values), expires_at)  # type: ignore[literal-required]
+        connection.scope[self.USER] = user  # type: ignore[literal-required]
+        return values
 
     async def store_in_message(
         self, scope_session: Any, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
-        loaded: dict[str, Any] = connection.scope.get(self.LOADED, {})  # type: ignore[assignment]
+        loaded: tuple[dict[str, Any], dt.datetime] | None = connection.scope.get(self.LOADED)  # type: ignore[assignment]
         cookie = connection.cookies.get(self.config.key)
-        has_cookie = bool(cookie) and cookie != "null"
-        if scope_session is Empty or not scope_session:
-            if has_cookie:
-                await super().store_in_message(Empty, message, connection)
+        if not cookie or cookie == "null":
+            cookie = None
+        user_id = scope_session.get(SESSION_USER_KEY) if isinstance(scope_session, dict) else None
+        if scope_session is Empty or not scope_session or user_id is None:
+            if cookie is not None:  # logged out, or a cookie of a session that is gone
+                if loaded is not None:
+                    await write(self.engine, _end_session, digest(cookie))
+                self._set_cookie(message, "null", expires=0)
             return
-        if has_cookie and scope_session == loaded:
+        expires_at = _utcnow() + dt.timedelta(seconds=self.config.max_age)
+        if loaded is not None and cookie is not None and scope_session == loaded[0]:
+            if loaded[1] > expires_at - dt.timedelta(seconds=self.RENEW_AFTER_S):
+                return  # unchanged, and renewed not long ago: nothing to write
+            await write(self.engine, _renew_session, digest(cookie), expires_at)
+            self._set_cookie(message, cookie)
             return
-        if loaded.get(SESSION_USER_KEY) != scope_session.get(SESSION_USER_KEY):
-            if has_cookie:
-                store = self.config.get_store_from_app(connection.scope["app"])
-                await self.delete(self.get_session_id(connection), store=store)
-            connection.scope[self.NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
-        await super().store_in_message(scope_session, message, connection)
+        same_user = loaded is not None and loaded[0].get(SESSION_USER_KEY) == user_id
+        session_id = cookie if same_user and cookie is not None else self.generate_session_id()
+        replaces = digest(cookie) if cookie is not None and session_id != cookie else None
+        await write(
+            self.engine, _start_session, digest(session_id), user_id, json.dumps(scope_session), expires_at, replaces
+        )
+        self._set_cookie(message, session_id)
+
+    def _set_cookie(self, message: Message, value: str, **more: Any) -> None:
+        params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        params.update(more)
+        cookie = Cookie(value=value, key=self.config.key, **params)
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+
+
+async def _start_session(
+    session: AsyncSession, key: str, user_id: int, data: str, expires_at: dt.datetime, replaces: str | None
+) -> None:
+    """A log-in session begins (or its values change); the one it replaces ends; long-expired ones go."""
+    await session.execute(
+        delete(LoginSession).where(or_(LoginSession.expires_at < _utcnow(), LoginSession.digest == replaces))
+    )
+    existing = await session.scalar(select(LoginSession).where(LoginSession.digest == key))
+    if existing is None:
+        session.add(LoginSession(digest=key, user_id=user_id, data=data, expires_at=expires_at))
+    else:
+        existing.user_id, existing.data, existing.expires_at = user_id, data, expires_at
+
+
+async def _renew_session(session: AsyncSession, key: str, expires_at: dt.datetime) -> None:
+    await session.execute(update(LoginSession).where(LoginSession.digest == key).values(expires_at=expires_at))
+
+
+async def _end_session(session: AsyncSession, key: str) -> None:
+    await session.execute(delete(LoginSession).where(LoginSession.digest == key))
 
 
 # --- log-in throttling -------------------------------------------------------------------------
 
 
-class LoginThrottle:
-    """Counts failed log-ins per address and email in a shared store; too many in the window means 429."""
+class LoginThrottle(ABC):
+    """Counts log-in attempts per address and email; past `allowed` in the window the answer is 429.
 
-    def __init__(self, store: Store, allowed: int, window_s: int) -> None:
-        self.store, self.allowed, self.window_s = store, allowed, window_s
+    An attempt is counted before its password is checked, so parallel guesses cannot slip past the count."""
 
-    @staticmethod
-    def _key(address: str, email: str) -> str:
-        return "login:" + hashlib.sha256(f"{address}|{email.strip().lower()}".encode()).hexdigest()
+    @abstractmethod
+    async def attempt(self, address: str, email: str) -> bool:
+        """Count an attempt; False when it is over the limit (the password is then not checked)."""
 
-    async def blocked(self, address: str, email: str) -> bool:
-        value = await self.store.get(self._key(address, email))
-        return value is not None and int(value) >= self.allowed
+    @abstractmethod
+    async def succeeded(self, address: str, email: str) -> None:
+        """A right password: the count starts again."""
 
-    async def failed(self, address: str, email: str) -> None:
-        key = self._key(address, email)
-        value = await self.store.get(key)
-        await self.store.set(key, str(int(value or 0) + 1), expires_in=self.window_s)
+
+def _throttle_key(address: str, email: str) -> str:
+    return hashlib.sha256(f"{address}|{email.strip().lower()}".encode()).hexdigest()
+
+
+class DatabaseThrottle(LoginThrottle):
+    """Attempts counted in the `login_attempt` table, in one atomic statement per attempt (through the writer)."""
+
+    def __init__(self, engine: AsyncEngine, allowed: int, window_s: int) -> None:
+        self.engine, self.allowed, self.window_s = engine, allowed, window_s
+
+    async def attempt(self, address: str, email: str) -> bool:
+        attempts = await write(self.engine, _count_attempt, _throttle_key(address, email), self.window_s)
+        return attempts <= self.allowed
 
     async def succeeded(self, address: str, email: str) -> None:
-        await self.store.delete(self._key(address, email))
+        await write(self.engine, _forget_attempts, _throttle_key(address, email))
+
+
+async def _count_attempt(session: AsyncSession, key: str, window_s: int) -> int:
+    """One more attempt for `key` in its window (a window that has ended starts again); the count now."""
+    now = _utcnow()
+    ends = now + dt.timedelta(seconds=window_s)
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    over = LoginAttempt.window_ends < now
+    statement = (
+        insert(LoginAttempt)
+        .values(key=key, attempts=1, window_ends=ends)
+        .on_conflict_do_update(
+            index_elements=[LoginAttempt.key],
+            set_={
+                "attempts": case((over, 1), else_=LoginAttempt.attempts + 1),
+                "window_ends": case((over, ends), else_=LoginAttempt.window_ends),
+            },
+        )
+        .returning(LoginAttempt.attempts)
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+async def _forget_attempts(session: AsyncSession, key: str) -> None:
+    await session.execute(
+        delete(LoginAttempt).where((LoginAttempt.key == key) | (LoginAttempt.window_ends < _utcnow()))
+    )
+
+
+class RedisThrottle(LoginThrottle):
+    """Attempts counted in Redis (INCR, with the window as the key's expiry)."""
+
+    def __init__(self, redis: Redis, prefix: str, allowed: int, window_s: int) -> None:
+        self.redis, self.prefix, self.allowed, self.window_s = redis, prefix, allowed, window_s
+
+    async def attempt(self, address: str, email: str) -> bool:
+        key = f"{self.prefix}:login:{_throttle_key(address, email)}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.window_s, nx=True)
+            attempts, _set = await pipe.execute()
+        return int(attempts) <= self.allowed
+
+    async def succeeded(self, address: str, email: str) -> None:
+        await self.redis.delete(f"{self.prefix}:login:{_throttle_key(address, email)}")
 
 
 # --- guards ------------------------------------------------------------------------------------

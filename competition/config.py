@@ -30,6 +30,8 @@ class Settings:
     login_failures_allowed: int = 5
     login_failure_window_s: int = 300
     channels_backlog: int = 50
+    max_requests: int = 256
+    """Requests in progress at once; past it a request is answered 503 with Retry-After (PODIUM_MAX_REQUESTS)."""
     redis_prefix: str = "podium"
 
     @property
@@ -62,4 +64,5 @@ def load_settings(database_url: str | None = None) -> Settings:
         https=env.get("PODIUM_HTTPS", "") == "1",
         max_upload_bytes=int(env.get("PODIUM_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         redis_prefix=env.get("PODIUM_REDIS_PREFIX", "podium"),
+        max_requests=int(env.get("PODIUM_MAX_REQUESTS", "256")),
     )

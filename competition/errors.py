@@ -39,3 +39,10 @@ class Invalid(PodiumError):
     """An invalid value or file; the message (and `problems`) say which and why."""
 
     status_code = 422
+
+
+class Unavailable(PodiumError):
+    """The server cannot take the request now (busy, overloaded): come back in a moment; nothing was changed."""
+
+    status_code = 503
+    retry_after_s = 2

@@ -6,8 +6,6 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 
-from advanced_alchemy.extensions.litestar.session import SessionModelMixin
-from advanced_alchemy.extensions.litestar.store import StoreModelMixin
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
     Boolean,
@@ -76,6 +74,9 @@ class Event(AuditedBase):
     scale_method: Mapped[str] = mapped_column(String(16), default="robust")
     medal_margin: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal(2))
     excellence_threshold: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal(700))
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Counts the changes of the event's registration and settings (`registration.services.registration_changed`):
+    what was read of them at an older revision (e.g. who may mark whom) is read again."""
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.starts, Stage.code", cascade="all, delete-orphan"
@@ -245,10 +246,15 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class BrowserSession(SessionModelMixin):
-    """Server-side browser sessions, kept in the database so that every worker shares them."""
+class LoginSession(Base):
+    """A browser's log-in, kept in the database so that every worker shares it. Only the SHA-256 digest of the
+    session's cookie value is stored: a copy of the table logs nobody in."""
 
-    __tablename__ = "browser_session"
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    """The session's values as JSON (the user's id, and whatever pages keep there)."""
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
 
 
 class AuditRecord(Base):
@@ -272,7 +278,9 @@ class AuditRecord(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class KeyValue(StoreModelMixin):
-    """Short-lived shared values (log-in failure counts) for Litestar's store, when Redis is not used."""
+class LoginAttempt(Base):
+    """Log-in attempts counted per key (an address, an email) in a window, shared by every worker."""
 
-    __tablename__ = "key_value"
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    window_ends: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)

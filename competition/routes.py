@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from competition.auth import SESSION_USER_KEY, LoginThrottle, authenticate, current_user
+from competition.accounts import choose_language
+from competition.auth import SESSION_USER_KEY, LoginThrottle, PasswordChecks, authenticate, current_user
 from competition.config import LANGUAGES
-from competition.db import begin_write
 from competition.i18n import gettext as _
-from competition.models import Event, Expert, Role, User
+from competition.models import Event, Expert, Role
 from competition.web import LANGUAGE_COOKIE, error_response
+from competition.writer import write
 
 ONE_YEAR_S = 365 * 24 * 3600
 
@@ -47,15 +48,16 @@ class AccountController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         login_throttle: NamedDependency[LoginThrottle],
+        password_checks: NamedDependency[PasswordChecks],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
+        """The attempt is counted before the password is checked: past the limit, no password is checked."""
         email = (data.get("email") or "").strip()
         address = client_address(request)
-        if await login_throttle.blocked(address, email):
+        if not await login_throttle.attempt(address, email):
             raise HTTPException(status_code=429, detail=_("Too many failed log-ins. Wait a few minutes and try again."))
-        user = await authenticate(db_session, email, data.get("password") or "")
+        user = await authenticate(db_session, password_checks, email, data.get("password") or "")
         if user is None:
-            await login_throttle.failed(address, email)
             return Template(
                 "login.html",
                 context={"next": safe_next(data.get("next")), "email": email, "error": _("Wrong email or password.")},
@@ -86,12 +88,8 @@ class AccountController(Controller):
         if language not in LANGUAGES:
             raise HTTPException(status_code=400, detail=_("Unknown language."))
         user = current_user(request)
-        if user is not None:
-            await begin_write(db_session)
-            stored = await db_session.get(User, user.id)
-            if stored is not None:
-                stored.language = language
-                await db_session.commit()
+        if user is not None and user.language != language:
+            await write(db_session, choose_language, user.id, language)
         response = Redirect(safe_next(data.get("next")), status_code=303)
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=ONE_YEAR_S, samesite="lax", httponly=True)
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, TypedDict
@@ -20,13 +21,26 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from competition import i18n
 from competition.config import LANGUAGES, TEMPLATES_DIR
-from competition.errors import PodiumError
+from competition.errors import PodiumError, Unavailable
 from competition.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -63,8 +77,19 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment()))
 
 
+def request_language(scope: Scope) -> str:
+    """The language of a request: `?lang=`, the user's choice, the language cookie, the browser, Latvian."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    cookie = _cookie(headers.get("cookie", ""), LANGUAGE_COOKIE)
+    query_language = _query_value(scope.get("query_string", b""), "lang")
+    user = scope.get("user")
+    return i18n.pick_language(
+        [query_language, getattr(user, "language", None), cookie], headers.get("accept-language", "")
+    )
+
+
 class LanguageMiddleware:
-    """Chooses the language of each request: the user's choice, the language cookie, the browser, Latvian."""
+    """Chooses the language of each request (`request_language`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,14 +98,7 @@ class LanguageMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        user = scope.get("user")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        cookie = _cookie(headers.get("cookie", ""), LANGUAGE_COOKIE)
-        query_language = _query_value(scope.get("query_string", b""), "lang")
-        language = i18n.pick_language(
-            [query_language, getattr(user, "language", None), cookie], headers.get("accept-language", "")
-        )
-        token = i18n.current_language.set(language)
+        token = i18n.current_language.set(request_language(scope))
         try:
             await self.app(scope, receive, send)
         finally:
@@ -129,6 +147,50 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AdmissionMiddleware:
+    """Overload is an answer, not a crash: past `limit` requests in progress, a request is answered at once
+    with 503 and Retry-After (a tablet's outbox retries then), in the asker's language; static files,
+    the health check and the board's sockets are always let in."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_progress = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/static/") or path == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.limit:
+            await _busy(scope, send)
+            return
+        self.in_progress += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
+
+
+async def _busy(scope: Scope, send: Send) -> None:
+    with i18n.language(request_language(scope)):
+        detail = _("The server is busy; try again in a moment.")
+    api = scope.get("path", "").startswith("/api/")
+    body = json.dumps({"detail": detail}).encode() if api else detail.encode()
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": HTTP_503_SERVICE_UNAVAILABLE,
+        "headers": [
+            (b"content-type", b"application/json" if api else b"text/plain; charset=utf-8"),
+            (b"retry-after", str(Unavailable.retry_after_s).encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
 
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
@@ -205,11 +267,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return Redirect(f"/login?next={request.url.path}")
     if request.headers.get("hx-request") and isinstance(exc, PermissionDeniedException):
         return Response(_detail(exc), status_code=status, media_type="text/plain")
-    return Template(
-        template_name="error.html",
-        context={"status": status, "detail": detail},
-        status_code=status,
-    )
+    return _error_page(request, status, detail)
 
 
 def _too_large(request: Request[Any, Any, Any]) -> str:
@@ -221,30 +279,53 @@ def _too_large(request: Request[Any, Any, Any]) -> str:
 
 def handle_podium_error(request: Request[Any, Any, Any], exc: PodiumError) -> Response[Any]:
     """A refusal a user caused: JSON for the API, the message on a page (or as text for htmx)."""
+    headers = {"retry-after": str(exc.retry_after_s)} if isinstance(exc, Unavailable) else None
     if is_api(request) or request.headers.get("accept", "").startswith("application/json"):
-        return api_error(exc.status_code, exc.message)
+        return Response(
+            {"detail": exc.message}, status_code=exc.status_code, media_type="application/json", headers=headers
+        )
     if request.headers.get("hx-request"):
-        return Response(exc.message, status_code=exc.status_code, media_type="text/plain")
+        return Response(exc.message, status_code=exc.status_code, media_type="text/plain", headers=headers)
+    return _error_page(request, exc.status_code, exc.message, exc.problems, headers=headers)
+
+
+def _error_page(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    problems: list[str] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    """The error page in the asker's language, also for an error met before `LanguageMiddleware` chose it
+    (the page is rendered in this request's own task, right after)."""
+    i18n.current_language.set(request_language(request.scope))
     return Template(
         template_name="error.html",
-        context={"status": exc.status_code, "detail": exc.message, "problems": exc.problems},
-        status_code=exc.status_code,
+        context={"status": status, "detail": detail, "problems": problems or []},
+        status_code=status,
+        headers=headers,
     )
+
+
+def handle_pool_timeout(request: Request[Any, Any, Any], exc: SQLAlchemyTimeoutError) -> Response[Any]:
+    """Every pooled connection stayed busy for the pool's timeout: the server is overloaded, not broken."""
+    with i18n.language(request_language(request.scope)):
+        return handle_podium_error(request, Unavailable(_("The server is busy; try again in a moment.")))
 
 
 def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    with i18n.language(request_language(request.scope)):
+        detail = _detail(exc)
     if is_api(request):
-        return api_error(HTTP_500_INTERNAL_SERVER_ERROR, _detail(exc))
-    return Template(
-        template_name="error.html",
-        context={"status": 500, "detail": _detail(exc)},
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+        return api_error(HTTP_500_INTERNAL_SERVER_ERROR, detail)
+    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, detail)
 
 
 exception_handlers: dict[Any, Any] = {
     PodiumError: handle_podium_error,
+    SQLAlchemyTimeoutError: handle_pool_timeout,
     HTTPException: handle_http_exception,
     HTTP_500_INTERNAL_SERVER_ERROR: handle_server_error,
 }

@@ -26,6 +26,7 @@ from competition.errors import PodiumError
 from competition.i18n import gettext as _
 from competition.models import Skill, Stage, StageKind
 from competition.registration.services import get_event, get_skill, get_stage
+from competition.writer import write
 from live import services
 from live.board import CEREMONY_STEPS
 from live.models import CeremonyReveal
@@ -176,7 +177,7 @@ async def live_visibility(
 ) -> Redirect | Template:
     found = await get_event(db_session, event)
     try:
-        await services.set_visibility(db_session, current_user(request), found, data.get("policy", ""))
+        await write(db_session, services.set_visibility, current_user(request), found, data.get("policy", ""))
     except PodiumError as refusal:
         await db_session.rollback()
         return await _control_page(db_session, event, {"kind": "error", "text": refusal.message}, refusal.status_code)
@@ -201,7 +202,7 @@ async def live_ceremony(
     except ValueError:
         step = -1
     try:
-        await services.ceremony_step(db_session, current_user(request), found, found_skill, found_stage, step)
+        await write(db_session, services.ceremony_step, current_user(request), found, found_skill, found_stage, step)
     except PodiumError as refusal:
         await db_session.rollback()
         return await _control_page(db_session, event, {"kind": "error", "text": refusal.message}, refusal.status_code)

@@ -1,6 +1,7 @@
 """The organiser's changes to the live board: its visibility policy, and the ceremony's steps.
 
-One function per change, each audited and announced to the boards after it commits.
+One function per change (for `competition.writer`: it writes without committing), each audited and
+announced to the boards after it commits.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition import audit, notify
-from competition.db import begin_write
 from competition.errors import Conflict, Forbidden, Invalid
 from competition.i18n import gettext as _
 from competition.models import Event, Role, Skill, Stage, StageKind, User, Visibility
@@ -32,7 +32,6 @@ async def set_visibility(session: AsyncSession, actor: User | None, event: Event
         raise Invalid(
             _("Unknown visibility %(policy)s: use one of %(policies)s.", policy=policy, policies=", ".join(POLICIES))
         )
-    await begin_write(session)
     stored = await session.get(Event, event.id)
     assert stored is not None
     old = stored.visibility
@@ -40,7 +39,6 @@ async def set_visibility(session: AsyncSession, actor: User | None, event: Event
         stored.visibility = policy
         audit.record(session, actor, "visibility", event.code, event_id=event.id, old=old, new=policy)
         notify.on_commit(session, notify.Change(event=event.code, what="board"))
-    await session.commit()
     return policy
 
 
@@ -55,7 +53,6 @@ async def ceremony_step(
         raise Conflict(_("Only a final has a medal ceremony."))
     if not 0 <= step <= len(CEREMONY_STEPS):
         raise Invalid(_("A ceremony step is 0 to 3, not %(step)s.", step=step))
-    await begin_write(session)
     if step > 0:
         marks = await load_stage_marks(session, skill, stage.id)
         if marks is None:
@@ -93,5 +90,4 @@ async def ceremony_step(
             new=step,
         )
         notify.on_commit(session, notify.Change(event=event.code, what="board", skill=skill.code, stage=stage.code))
-    await session.commit()
     return step

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from competition.config import FIXTURES_DIR
-from competition.db import begin_write, session_factory
 from competition.models import Competitor, Event, Skill, Stage, StageEntry, StageKind
-from scoring.cis_xlsx import read_scheme
+from competition.writer import write
+from scoring.cis_xlsx import ReadResult, read_scheme
 from scoring.scheme import find_scheme, save_scheme
 from scoring.scheme_data import SchemeData
 
@@ -28,22 +28,25 @@ async def extend(engine: AsyncEngine, event_code: str) -> list[str]:
     has none yet (a `podium demo` entry point: idempotent, never replaces a scheme)."""
     files = demo_scheme_files()
     read = await asyncio.to_thread(lambda: {code: read_scheme(path) for code, path in files.items()})
+    return await write(engine, _add_demo_schemes, event_code, read, files)
+
+
+async def _add_demo_schemes(
+    session: AsyncSession, event_code: str, read: dict[str, ReadResult], files: dict[str, Path]
+) -> list[str]:
     lines: list[str] = []
-    async with session_factory(engine)() as session:
-        await begin_write(session)
-        event = await session.scalar(select(Event).where(Event.code == event_code))
-        if event is None:
-            return lines
-        for code, result in read.items():
-            skill = await session.scalar(select(Skill).where(Skill.event_id == event.id, Skill.code == code))
-            if skill is None or result.scheme is None:
-                continue
-            for stage in await _stages_of(session, event, skill):
-                if await find_scheme(session, skill, stage) is None:
-                    data: SchemeData = result.scheme
-                    await save_scheme(session, None, skill, stage, data, source_filename=files[code].name)
-                    lines.append(f"marking scheme for skill {skill.code}, stage {stage.code}: {result.summary}")
-        await session.commit()
+    event = await session.scalar(select(Event).where(Event.code == event_code))
+    if event is None:
+        return lines
+    for code, result in read.items():
+        skill = await session.scalar(select(Skill).where(Skill.event_id == event.id, Skill.code == code))
+        if skill is None or result.scheme is None:
+            continue
+        for stage in await _stages_of(session, event, skill):
+            if await find_scheme(session, skill, stage) is None:
+                data: SchemeData = result.scheme
+                await save_scheme(session, None, skill, stage, data, source_filename=files[code].name)
+                lines.append(f"marking scheme for skill {skill.code}, stage {stage.code}: {result.summary}")
     return lines
 
 

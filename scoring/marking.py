@@ -1,44 +1,42 @@
 """Marking: judges' scores, measurements, sign-off, locking and unlocking of forms, and marking teams.
 
-Each public coroutine here is one state change. It checks the rule book on the server, whatever a
-page showed (the expert is on the sub-criterion's marking team, the competitor is not from the
-expert's own institution, the form is not locked, the value is valid), writes, records its audit
-entry (who, old → new, why) and announces the change once it has committed.
+Each public coroutine here that changes something is one state change, run by `competition.writer`
+(`await write(session, record_mark, place, marker, …)`): it writes without committing. It checks the
+rule book on the server, whatever a page showed (the expert is on the sub-criterion's marking team,
+the competitor is not from the expert's own institution, the form is not locked, the value is valid),
+writes, records its audit entry (who, old → new, why) and has the change announced once committed.
 
-Writers of one stage queue on its marking scheme's row (`claim` runs first in every change): a
-mark and a lock of the same form never interleave, on SQLite (BEGIN IMMEDIATE) or PostgreSQL (row
-lock). Saving the same value again changes nothing and records nothing, so a tablet may resend.
+Every decision is read inside the change's own transaction: `claim` reads the stage's marking scheme
+as it is now (its status, judging team size, the event's judgement rule; on PostgreSQL it row-locks the
+scheme, so that writers of one stage queue there, on SQLite the writer holds the file's write lock) and
+the stage's rules (aspects, marking teams, who takes part, the experts): those are read once per
+revision of the scheme and of the event's registration and kept. Saving the same value again changes
+nothing and records nothing, so a tablet may resend.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from competition import audit, notify
 from competition.auth import may_manage_skill
-from competition.db import begin_write
 from competition.errors import Conflict, Forbidden, Invalid, NotFound
 from competition.i18n import gettext as _
-from competition.models import Competitor, Event, Expert, Role, Skill, Stage, StageEntry, User
+from competition.models import Competitor, Event, Expert, ExpertRole, Role, Skill, Stage, StageEntry, User
 from competition.registration.services import code_is, get_event, get_skill, get_stage
 from scoring import rules
-from scoring.marks import AspectRule, bump_revision, judged, load_stage_marks, measured
+from scoring.marks import AspectRule, bump_revision, judged, load_stage_marks, measured, scheme_rules
 from scoring.models import (
     Aspect,
     AspectKind,
-    ChoiceOption,
-    Criterion,
     Form,
     JudgeScore,
     MarkingScheme,
@@ -54,7 +52,9 @@ MIN_JUDGES, MAX_JUDGES = 3, 5
 
 @dataclass(frozen=True)
 class MarkingPlace:
-    """One skill in one stage of an event, with the marking scheme its forms follow."""
+    """One skill in one stage of an event, with the marking scheme its forms follow.
+
+    Read for pages and to address a change; a change reads the scheme afresh (`claim`)."""
 
     event: Event
     skill: Skill
@@ -62,10 +62,22 @@ class MarkingPlace:
     scheme_id: int
     judges: int
     ready: bool
+    max_spread: int = 1
+
+
+class MarkingExpert(Protocol):
+    """What marking needs to know of an expert (an `Expert` record, or the stage rules' copy)."""
 
     @property
-    def max_spread(self) -> int:
-        return self.event.judgement_spread if self.event.judgement_spread is not None else 1
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def institution_id(self) -> int: ...
+    @property
+    def skill_id(self) -> int: ...
+    @property
+    def is_chief(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,7 @@ class Marker:
     """Who enters a mark: the user acting (None on the command line) and the expert whose mark it is."""
 
     actor: User | None
-    expert: Expert
+    expert: MarkingExpert
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,10 @@ class MarkOutcome:
         }
 
 
+def _spread(event_spread: int | None) -> int:
+    return event_spread if event_spread is not None else 1
+
+
 async def find_place(session: AsyncSession, event_code: str, skill_code: str, stage_code: str) -> MarkingPlace:
     """The skill and stage by their codes, or NotFound (also when the stage has no marking scheme)."""
     found = (
@@ -108,7 +124,9 @@ async def find_place(session: AsyncSession, event_code: str, skill_code: str, st
     ).one_or_none()
     if found is not None:  # one query on every save; the look-ups below only to say what is missing
         event, skill, stage, scheme_id, judges, status = found
-        return MarkingPlace(event, skill, stage, scheme_id, judges, status == SchemeStatus.READY)
+        return MarkingPlace(
+            event, skill, stage, scheme_id, judges, status == SchemeStatus.READY, _spread(event.judgement_spread)
+        )
     event = await get_event(session, event_code)
     skill = await get_skill(session, event, skill_code)
     stage = await get_stage(session, event, stage_code)
@@ -124,44 +142,39 @@ async def place_of(session: AsyncSession, event: Event, skill: Skill, stage: Sta
         )
     ).one_or_none()
     if scheme is None:
-        raise NotFound(
-            _("Skill %(skill)s has no marking scheme for stage %(stage)s.", skill=skill.code, stage=stage.code)
-        )
+        raise _no_scheme(skill.code, stage.code)
     scheme_id, judges, status = scheme
-    return MarkingPlace(event, skill, stage, scheme_id, judges, status == SchemeStatus.READY)
-
-
-async def marker_for(session: AsyncSession, user: User, place: MarkingPlace) -> Marker:
-    """The user as a marking expert of the place's skill, or Forbidden."""
-    expert = await session.scalar(select(Expert).where(Expert.user_id == user.id, Expert.skill_id == place.skill.id))
-    if expert is None:
-        raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=place.skill.code))
-    return Marker(user, expert)
-
-
-# --- looking up what is marked -----------------------------------------------------------------
-
-
-async def _competitor(session: AsyncSession, place: MarkingPlace, code: str) -> Competitor:
-    competitor = await session.scalar(
-        select(Competitor)
-        .join(StageEntry, StageEntry.competitor_id == Competitor.id)
-        .where(
-            Competitor.skill_id == place.skill.id,
-            StageEntry.stage_id == place.stage.id,
-            code_is(Competitor, code),
-        )
+    return MarkingPlace(
+        event, skill, stage, scheme_id, judges, status == SchemeStatus.READY, _spread(event.judgement_spread)
     )
-    if competitor is None:
-        raise NotFound(
-            _(
-                "There is no competitor %(code)s in skill %(skill)s, stage %(stage)s.",
-                code=code,
-                skill=place.skill.code,
-                stage=place.stage.code,
-            )
-        )
-    return competitor
+
+
+def _no_scheme(skill: str, stage: str) -> NotFound:
+    return NotFound(_("Skill %(skill)s has no marking scheme for stage %(stage)s.", skill=skill, stage=stage))
+
+
+# --- the stage as a change finds it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpertOnSkill:
+    """An expert of the skill as marking sees them (a copy: rules are kept between transactions)."""
+
+    id: int
+    code: str
+    institution_id: int
+    skill_id: int
+    user_id: int | None
+    is_chief: bool
+
+
+@dataclass(frozen=True)
+class CompetitorInStage:
+    """A competitor taking part in the stage, with the institution that decides conflicts of interest."""
+
+    id: int
+    code: str
+    institution_id: int
 
 
 @dataclass(frozen=True)
@@ -176,74 +189,186 @@ class AspectTarget:
         return self.rule.code
 
 
-async def _aspect(session: AsyncSession, place: MarkingPlace, code: str) -> AspectTarget:
-    """One query (two for a choice): a save looks its aspect up on every request."""
+@dataclass(frozen=True)
+class StageRules:
+    """What a change of the stage's marks checks, besides the marks themselves: the scheme's aspects and
+    sub-criteria, the marking teams, who takes part and the skill's experts. Read once per revision."""
+
+    aspects: Mapping[str, AspectTarget]
+    """By aspect code in capitals."""
+    sub_criteria: Mapping[str, tuple[int, str]]
+    """Sub-criterion code in capitals → its id and code."""
+    teams: Mapping[int, frozenset[int]]
+    """Sub-criterion id → the expert ids of its assigned team (absent: every expert of the skill)."""
+    competitors: Mapping[str, CompetitorInStage]
+    """By competitor code in capitals."""
+    experts: Mapping[int, ExpertOnSkill]
+    """By the expert's user id."""
+
+
+@dataclass(frozen=True)
+class ClaimedStage:
+    """The stage inside a change's transaction: the scheme as it is now, and its rules."""
+
+    place: MarkingPlace
+    rules: StageRules
+
+    @property
+    def judges(self) -> int:
+        return self.place.judges
+
+    @property
+    def max_spread(self) -> int:
+        return self.place.max_spread
+
+    def competitor(self, code: str) -> CompetitorInStage:
+        found = self.rules.competitors.get(code.strip().upper())
+        if found is None:
+            raise NotFound(
+                _(
+                    "There is no competitor %(code)s in skill %(skill)s, stage %(stage)s.",
+                    code=code,
+                    skill=self.place.skill.code,
+                    stage=self.place.stage.code,
+                )
+            )
+        return found
+
+    def aspect(self, code: str) -> AspectTarget:
+        found = self.rules.aspects.get(code.strip().upper())
+        if found is None:
+            raise NotFound(
+                _(
+                    "Skill %(skill)s has no aspect %(code)s in stage %(stage)s.",
+                    code=code,
+                    skill=self.place.skill.code,
+                    stage=self.place.stage.code,
+                )
+            )
+        return found
+
+    def sub_criterion(self, code: str) -> tuple[int, str]:
+        """The sub-criterion's id and code, or NotFound."""
+        found = self.rules.sub_criteria.get(code.strip().upper())
+        if found is None:
+            raise NotFound(
+                _(
+                    "Skill %(skill)s has no sub-criterion %(code)s in stage %(stage)s.",
+                    code=code,
+                    skill=self.place.skill.code,
+                    stage=self.place.stage.code,
+                )
+            )
+        return found
+
+    def expert_of(self, user: User) -> ExpertOnSkill:
+        """The user as an expert of the skill, or Forbidden."""
+        expert = self.rules.experts.get(user.id)
+        if expert is None:
+            raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=self.place.skill.code))
+        return expert
+
+    def may_mark(self, expert: MarkingExpert, sub_criterion_id: int) -> bool:
+        """Whether the expert is on the sub-criterion's marking team (the whole skill where none is assigned)."""
+        team = self.rules.teams.get(sub_criterion_id)
+        return not team or expert.id in team
+
+
+CACHED_RULES = 256
+_rules_cache: OrderedDict[int, tuple[tuple[Any, ...], StageRules]] = OrderedDict()
+
+
+def forget_cached_rules() -> None:
+    """Read every stage's rules afresh (tests, whose databases start from id 1 again)."""
+    _rules_cache.clear()
+
+
+async def claim(session: AsyncSession, place: MarkingPlace) -> ClaimedStage:
+    """Inside a change's transaction: the stage's marking scheme as it is now, and its rules.
+
+    On PostgreSQL the scheme's row is locked until the transaction ends, so that changes of one stage's
+    marks never interleave (on SQLite the writer already holds the file's write lock)."""
     row = (
         await session.execute(
             select(
-                Aspect.id,
-                Aspect.code,
-                SubCriterion.id,
-                SubCriterion.code,
-                Criterion.code,
-                Aspect.section,
-                Aspect.kind,
-                Aspect.max_mark,
-                Aspect.calculation,
-                Aspect.possible,
+                MarkingScheme.judges,
+                MarkingScheme.status,
+                MarkingScheme.rules_revision,
+                MarkingScheme.created_at,
+                Event.revision,
+                Event.judgement_spread,
             )
-            .join(SubCriterion, SubCriterion.id == Aspect.sub_criterion_id)
-            .join(Criterion, Criterion.id == SubCriterion.criterion_id)
-            .where(Aspect.scheme_id == place.scheme_id, Aspect.code == code.strip().upper())
+            .join(Skill, Skill.id == MarkingScheme.skill_id)
+            .join(Event, Event.id == Skill.event_id)
+            .where(MarkingScheme.id == place.scheme_id)
+            .with_for_update(of=MarkingScheme)
         )
     ).one_or_none()
-    if row is None:
-        raise NotFound(
-            _(
-                "Skill %(skill)s has no aspect %(code)s in stage %(stage)s.",
-                code=code,
-                skill=place.skill.code,
-                stage=place.stage.code,
-            )
-        )
-    aspect_id, aspect_code, sub_id, sub_code, criterion, section, kind, max_mark, calculation, possible = row
-    choices: tuple[rules.Choice, ...] = ()
-    if kind == AspectKind.MEASUREMENT and calculation == "choice":
-        options = await session.execute(
-            select(ChoiceOption.label, ChoiceOption.deduction_percent)
-            .where(ChoiceOption.aspect_id == aspect_id)
-            .order_by(ChoiceOption.position)
-        )
-        choices = tuple(rules.Choice(label, Decimal(percent)) for label, percent in options)
-    rule = AspectRule(
-        id=aspect_id,
-        code=aspect_code,
-        sub_criterion=sub_code,
-        criterion=criterion,
-        section=section,
-        kind=kind,
-        max_mark=Decimal(max_mark if max_mark is not None else 0),
-        calculation=calculation if kind == AspectKind.MEASUREMENT else None,
-        possible=possible,
-        choices=choices,
+    if row is None:  # replaced since the place was read
+        raise _no_scheme(place.skill.code, place.stage.code)
+    judges, status, rules_revision, created, event_revision, spread = row
+    fresh = MarkingPlace(
+        place.event, place.skill, place.stage, place.scheme_id, judges, status == SchemeStatus.READY, _spread(spread)
     )
-    return AspectTarget(rule, sub_id)
+    revision = (rules_revision, created, event_revision)
+    cached = _rules_cache.get(place.scheme_id)
+    if cached is not None and cached[0] == revision:
+        _rules_cache.move_to_end(place.scheme_id)
+        return ClaimedStage(fresh, cached[1])
+    stage_rules = await _read_rules(session, fresh)
+    _rules_cache[place.scheme_id] = (revision, stage_rules)
+    while len(_rules_cache) > CACHED_RULES:
+        _rules_cache.popitem(last=False)
+    return ClaimedStage(fresh, stage_rules)
 
 
-async def _sub_criterion(session: AsyncSession, place: MarkingPlace, code: str) -> SubCriterion:
-    sub = await session.scalar(
-        select(SubCriterion).where(SubCriterion.scheme_id == place.scheme_id, SubCriterion.code == code.strip().upper())
-    )
-    if sub is None:
-        raise NotFound(
-            _(
-                "Skill %(skill)s has no sub-criterion %(code)s in stage %(stage)s.",
-                code=code,
-                skill=place.skill.code,
-                stage=place.stage.code,
-            )
+async def _read_rules(session: AsyncSession, place: MarkingPlace) -> StageRules:
+    aspect_rules, sub_criteria = await scheme_rules(session, place.scheme_id)
+    sub_ids = {sub.code.upper(): (sub.id, sub.code) for sub in sub_criteria}
+    aspects = {rule.code.upper(): AspectTarget(rule, sub_ids[rule.sub_criterion.upper()][0]) for rule in aspect_rules}
+    teams: dict[int, set[int]] = {}
+    for sub_id, expert_id in await session.execute(
+        select(MarkingTeamMember.sub_criterion_id, MarkingTeamMember.expert_id)
+        .join(SubCriterion, SubCriterion.id == MarkingTeamMember.sub_criterion_id)
+        .where(SubCriterion.scheme_id == place.scheme_id)
+    ):
+        teams.setdefault(sub_id, set()).add(expert_id)
+    competitors = {
+        code.upper(): CompetitorInStage(id, code, institution_id)
+        for id, code, institution_id in await session.execute(
+            select(Competitor.id, Competitor.code, Competitor.institution_id)
+            .join(StageEntry, StageEntry.competitor_id == Competitor.id)
+            .where(Competitor.skill_id == place.skill.id, StageEntry.stage_id == place.stage.id)
         )
-    return sub
+    }
+    experts: dict[int, ExpertOnSkill] = {}
+    for id, code, institution_id, user_id, role in await session.execute(
+        select(Expert.id, Expert.code, Expert.institution_id, Expert.user_id, Expert.role).where(
+            Expert.skill_id == place.skill.id
+        )
+    ):
+        if user_id is not None:
+            is_chief = role == ExpertRole.CHIEF_EXPERT
+            experts[user_id] = ExpertOnSkill(id, code, institution_id, place.skill.id, user_id, is_chief)
+    return StageRules(
+        aspects=aspects,
+        sub_criteria=sub_ids,
+        teams={sub_id: frozenset(members) for sub_id, members in teams.items()},
+        competitors=competitors,
+        experts=experts,
+    )
+
+
+async def rules_changed(session: AsyncSession, scheme_id: int) -> None:
+    """The scheme's aspects or marking teams changed (in the change's transaction): rules are read afresh."""
+    await session.execute(
+        update(MarkingScheme)
+        .where(MarkingScheme.id == scheme_id)
+        .values(rules_revision=MarkingScheme.rules_revision + 1)
+    )
+
+
+# --- who marks whom ----------------------------------------------------------------------------
 
 
 async def team_of(session: AsyncSession, sub_criterion_id: int) -> list[int]:
@@ -254,24 +379,18 @@ async def team_of(session: AsyncSession, sub_criterion_id: int) -> list[int]:
     return list(rows)
 
 
-async def may_mark(session: AsyncSession, expert: Expert, sub_criterion_id: int) -> bool:
-    """Whether the expert is on the sub-criterion's marking team (the whole skill where none is assigned)."""
-    team = await team_of(session, sub_criterion_id)
-    return not team or expert.id in team
-
-
-def has_conflict(expert: Expert, competitor: Competitor) -> bool:
+def has_conflict(expert: MarkingExpert, competitor: CompetitorInStage | Competitor) -> bool:
     """The rule book's conflict of interest: an expert never marks a competitor of their own institution."""
     return expert.institution_id == competitor.institution_id
 
 
-def _refuse_outsider(place: MarkingPlace, marker: Marker, competitor: Competitor) -> None:
+def _refuse_outsider(stage: ClaimedStage, marker: Marker, competitor: CompetitorInStage) -> None:
     """Forbidden unless the marker is an expert of the skill without a conflict of interest with the competitor.
 
     Checked before what was sent is read, so a conflicted expert hears "not yours", never whether a mark
     would have been valid."""
-    if marker.expert.skill_id != place.skill.id:
-        raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=place.skill.code))
+    if marker.expert.skill_id != stage.place.skill.id:
+        raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=stage.place.skill.code))
     if has_conflict(marker.expert, competitor):
         raise Forbidden(
             _(
@@ -281,12 +400,15 @@ def _refuse_outsider(place: MarkingPlace, marker: Marker, competitor: Competitor
         )
 
 
-async def _check_marker(
-    session: AsyncSession, place: MarkingPlace, marker: Marker, competitor: Competitor, sub_id: int, sub_code: str
-) -> None:
-    _refuse_outsider(place, marker, competitor)
-    if not await may_mark(session, marker.expert, sub_id):
+def _check_team(stage: ClaimedStage, marker: Marker, sub_id: int, sub_code: str) -> None:
+    if not stage.may_mark(marker.expert, sub_id):
         raise Forbidden(_("You are not on the marking team of sub-criterion %(sub)s.", sub=sub_code))
+
+
+async def _form(session: AsyncSession, sub_criterion_id: int, competitor_id: int) -> Form | None:
+    return await session.scalar(
+        select(Form).where(Form.sub_criterion_id == sub_criterion_id, Form.competitor_id == competitor_id)
+    )
 
 
 async def _is_locked(session: AsyncSession, sub_criterion_id: int, competitor_id: int) -> bool:
@@ -297,7 +419,7 @@ async def _is_locked(session: AsyncSession, sub_criterion_id: int, competitor_id
     )
 
 
-def _locked(competitor: Competitor, sub: str) -> Conflict:
+def _locked(competitor: CompetitorInStage, sub: str) -> Conflict:
     return Conflict(
         _(
             "The form %(sub)s of competitor %(competitor)s is signed off and locked: the Chief Expert "
@@ -306,55 +428,6 @@ def _locked(competitor: Competitor, sub: str) -> Conflict:
             competitor=competitor.code,
         )
     )
-
-
-async def claim(session: AsyncSession, place: MarkingPlace) -> None:
-    """Begin a change of the stage's marks and queue behind any other writer of the stage (see the module's
-    note). Every service below claims and commits itself; with `commit=False` its caller has claimed
-    and commits (an import: many marks, one transaction)."""
-    if session.in_transaction():
-        await session.commit()  # end the look-ups' read transaction: the change reads fresh data
-    lock = _writer_lock(session, place)
-    await lock.acquire()
-    session.sync_session.info[_HELD_LOCK] = lock
-    try:
-        await begin_write(session)
-        if session.get_bind().engine.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE holds the lock
-            await session.execute(select(MarkingScheme.id).where(MarkingScheme.id == place.scheme_id).with_for_update())
-    except BaseException:
-        _release(session.sync_session)
-        raise
-
-
-# Writers of this process queue on an asyncio lock before they ask the database: SQLite's busy handler
-# would otherwise have them sleep and poll (up to 100 ms a time) while another save holds the write
-# lock. SQLite has one writer per file, so one lock per loop; PostgreSQL one per stage. The database's
-# own lock still orders writers of other processes. The lock is let go when the transaction ends.
-_HELD_LOCK = "podium_marking_lock"
-_WRITER_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _writer_lock(session: AsyncSession, place: MarkingPlace) -> asyncio.Lock:
-    engine = session.get_bind().engine
-    key = (str(engine.url), 0 if engine.dialect.name == "sqlite" else place.scheme_id)
-    locks = _WRITER_LOCKS.setdefault(asyncio.get_running_loop(), {})
-    if key not in locks:
-        locks[key] = asyncio.Lock()
-    return locks[key]
-
-
-def _release(session: Session) -> None:
-    lock = session.info.pop(_HELD_LOCK, None)
-    if lock is not None and lock.locked():
-        lock.release()
-
-
-@sqlalchemy_event.listens_for(Session, "after_transaction_end")
-def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        _release(session)
 
 
 def not_ready(place: MarkingPlace) -> Conflict:
@@ -367,12 +440,12 @@ def not_ready(place: MarkingPlace) -> Conflict:
     )
 
 
-def _check_ready(place: MarkingPlace) -> None:
-    if not place.ready:
-        raise not_ready(place)
+def _check_ready(stage: ClaimedStage) -> None:
+    if not stage.place.ready:
+        raise not_ready(stage.place)
 
 
-def _changed(session: AsyncSession, place: MarkingPlace, competitor: Competitor) -> None:
+def _changed(session: AsyncSession, place: MarkingPlace, competitor: str | None = None) -> None:
     notify.on_commit(
         session,
         notify.Change(
@@ -380,7 +453,7 @@ def _changed(session: AsyncSession, place: MarkingPlace, competitor: Competitor)
             what="marks",
             skill=place.skill.code,
             stage=place.stage.code,
-            competitor=competitor.code,
+            competitor=competitor,
         ),
     )
 
@@ -419,31 +492,89 @@ def parse_value(rule: AspectRule, raw: object, reason: str) -> Decimal:
     return value
 
 
+def audit_score(
+    session: AsyncSession,
+    stage: ClaimedStage,
+    actor: User | None,
+    expert: MarkingExpert,
+    rule: AspectRule,
+    competitor: CompetitorInStage,
+    old: int | None,
+    new: int,
+) -> None:
+    """The audit record of a judge's score (the same whether from a tablet or a marks workbook)."""
+    audit.record(
+        session,
+        actor,
+        "score",
+        rule.code,
+        event_id=stage.place.event.id,
+        skill_id=stage.place.skill.id,
+        stage_id=stage.place.stage.id,
+        competitor_id=competitor.id,
+        old=None if old is None else {"expert": expert.code, "score": old},
+        new={"expert": expert.code, "score": new},
+    )
+
+
+def audit_measurement(
+    session: AsyncSession,
+    stage: ClaimedStage,
+    actor: User | None,
+    expert: MarkingExpert,
+    rule: AspectRule,
+    competitor: CompetitorInStage,
+    old: Measurement | None,
+    value: Decimal,
+    reason: str,
+) -> None:
+    """The audit record of a measurement (the same whether from a tablet or a marks workbook)."""
+    audit.record(
+        session,
+        actor,
+        "measurement",
+        rule.code,
+        event_id=stage.place.event.id,
+        skill_id=stage.place.skill.id,
+        stage_id=stage.place.stage.id,
+        competitor_id=competitor.id,
+        old=None if old is None else {"value": plain(Decimal(old.value)), "reason": old.reason or ""},
+        new={"expert": expert.code, "value": plain(value), "reason": reason},
+        reason=reason or None,
+    )
+
+
+async def _claim_for(
+    session: AsyncSession, place: MarkingPlace | ClaimedStage, marker: Marker | User
+) -> tuple[ClaimedStage, Marker]:
+    stage = place if isinstance(place, ClaimedStage) else await claim(session, place)
+    if isinstance(marker, User):
+        marker = Marker(marker, stage.expert_of(marker))
+    return stage, marker
+
+
 async def record_score(
     session: AsyncSession,
-    place: MarkingPlace,
-    marker: Marker,
+    place: MarkingPlace | ClaimedStage,
+    marker: Marker | User,
     competitor_code: str,
     aspect_code: str,
     score: object,
-    *,
-    commit: bool = True,
-    target: AspectTarget | None = None,
-    competitor: Competitor | None = None,
 ) -> MarkOutcome:
-    """Record the marker's judgement score 0-3 for one aspect of one competitor (a later score replaces it)."""
-    competitor = competitor or await _competitor(session, place, competitor_code)
-    _refuse_outsider(place, marker, competitor)
-    aspect = target or await _aspect(session, place, aspect_code)
-    rule = aspect.rule
+    """Record the marker's judgement score 0-3 for one aspect of one competitor (a later score replaces it).
+
+    `marker` is the expert whose score it is, or the user acting as their expert record on the skill."""
+    stage, marker = await _claim_for(session, place, marker)
+    competitor = stage.competitor(competitor_code)
+    _refuse_outsider(stage, marker, competitor)
+    target = stage.aspect(aspect_code)
+    rule = target.rule
     if not rule.is_judgement:
         raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=rule.code))
     new = parse_score(score, rule.code)
-    _check_ready(place)
-    if commit:
-        await claim(session, place)
-    await _check_marker(session, place, marker, competitor, aspect.sub_criterion_id, rule.sub_criterion)
-    if await _is_locked(session, aspect.sub_criterion_id, competitor.id):
+    _check_ready(stage)
+    _check_team(stage, marker, target.sub_criterion_id, rule.sub_criterion)
+    if await _is_locked(session, target.sub_criterion_id, competitor.id):
         raise _locked(competitor, rule.sub_criterion)
     judges = {
         row.expert_id: row
@@ -462,61 +593,43 @@ async def record_score(
             session.add(judges[marker.expert.id])
         else:
             existing.score = new
-        audit.record(
-            session,
-            marker.actor,
-            "score",
-            rule.code,
-            event_id=place.event.id,
-            skill_id=place.skill.id,
-            stage_id=place.stage.id,
-            competitor_id=competitor.id,
-            old=None if old is None else {"expert": marker.expert.code, "score": old},
-            new={"expert": marker.expert.code, "score": new},
-        )
+        audit_score(session, stage, marker.actor, marker.expert, rule, competitor, old, new)
         await session.flush()
-        await bump_revision(session, place.scheme_id)
-        _changed(session, place, competitor)
-    state = judged(rule, {expert: row.score for expert, row in judges.items()}, place.judges, place.max_spread)
-    if commit:
-        await session.commit()
+        await bump_revision(session, stage.place.scheme_id)
+        _changed(session, stage.place, competitor.code)
+    state = judged(rule, {expert: row.score for expert, row in judges.items()}, stage.judges, stage.max_spread)
     return MarkOutcome(competitor.code, rule.code, state.status, state.mark, changed)
 
 
 async def record_measurement(
     session: AsyncSession,
-    place: MarkingPlace,
-    marker: Marker,
+    place: MarkingPlace | ClaimedStage,
+    marker: Marker | User,
     competitor_code: str,
     aspect_code: str,
     value: object,
     reason: str = "",
-    *,
-    commit: bool = True,
-    target: AspectTarget | None = None,
-    competitor: Competitor | None = None,
 ) -> MarkOutcome:
     """Record a measurement of one aspect of one competitor by a team member (a later record replaces it)."""
-    competitor = competitor or await _competitor(session, place, competitor_code)
-    _refuse_outsider(place, marker, competitor)
-    aspect = target or await _aspect(session, place, aspect_code)
-    rule = aspect.rule
+    stage, marker = await _claim_for(session, place, marker)
+    competitor = stage.competitor(competitor_code)
+    _refuse_outsider(stage, marker, competitor)
+    target = stage.aspect(aspect_code)
+    rule = target.rule
     if rule.is_judgement:
         raise Invalid(_("Aspect %(aspect)s is a judgement: send a score 0-3, not a value.", aspect=rule.code))
     reason = written_reason(reason)
     new = parse_value(rule, value, reason)
-    _check_ready(place)
-    if commit:
-        await claim(session, place)
-    await _check_marker(session, place, marker, competitor, aspect.sub_criterion_id, rule.sub_criterion)
-    if await _is_locked(session, aspect.sub_criterion_id, competitor.id):
+    _check_ready(stage)
+    _check_team(stage, marker, target.sub_criterion_id, rule.sub_criterion)
+    if await _is_locked(session, target.sub_criterion_id, competitor.id):
         raise _locked(competitor, rule.sub_criterion)
     existing = await session.scalar(
         select(Measurement).where(Measurement.aspect_id == rule.id, Measurement.competitor_id == competitor.id)
     )
     changed = existing is None or Decimal(existing.value) != new or (existing.reason or "") != reason
     if changed:
-        old = None if existing is None else {"value": _plain(Decimal(existing.value)), "reason": existing.reason or ""}
+        audit_measurement(session, stage, marker.actor, marker.expert, rule, competitor, existing, new, reason)
         if existing is None:
             session.add(
                 Measurement(
@@ -525,77 +638,41 @@ async def record_measurement(
             )
         else:
             existing.value, existing.reason, existing.expert_id = new, reason, marker.expert.id
-        audit.record(
-            session,
-            marker.actor,
-            "measurement",
-            rule.code,
-            event_id=place.event.id,
-            skill_id=place.skill.id,
-            stage_id=place.stage.id,
-            competitor_id=competitor.id,
-            old=old,
-            new={"expert": marker.expert.code, "value": _plain(new), "reason": reason},
-            reason=reason or None,
-        )
         await session.flush()
-        await bump_revision(session, place.scheme_id)
-        _changed(session, place, competitor)
+        await bump_revision(session, stage.place.scheme_id)
+        _changed(session, stage.place, competitor.code)
     state = measured(rule, new, reason, marker.expert.id)
-    if commit:
-        await session.commit()
     return MarkOutcome(competitor.code, rule.code, state.status, state.mark, changed)
 
 
 async def record_mark(
     session: AsyncSession,
-    place: MarkingPlace,
-    marker: Marker,
+    place: MarkingPlace | ClaimedStage,
+    marker: Marker | User,
     competitor_code: str,
     aspect_code: str,
     body: Mapping[str, Any],
-    *,
-    commit: bool = True,
 ) -> MarkOutcome:
     """Record what a tablet or the API sends: `{"score": n}` for a J aspect, `{"value", "reason"}` for M."""
-    competitor = await _competitor(session, place, competitor_code)
-    _refuse_outsider(place, marker, competitor)
-    target = await _aspect(session, place, aspect_code)
+    stage, marker = await _claim_for(session, place, marker)
+    competitor = stage.competitor(competitor_code)
+    _refuse_outsider(stage, marker, competitor)
+    target = stage.aspect(aspect_code)
     score, value = body.get("score"), body.get("value")
     if target.rule.is_judgement and score is None and value is not None:
         raise Invalid(_("Aspect %(aspect)s is a judgement: it needs a score 0, 1, 2 or 3.", aspect=target.code))
     if not target.rule.is_judgement and value is None and score is not None:
         raise Invalid(_("Aspect %(aspect)s is a measurement: send a value, not a score.", aspect=target.code))
     if target.rule.is_judgement:
-        return await record_score(
-            session,
-            place,
-            marker,
-            competitor_code,
-            target.code,
-            score,
-            commit=commit,
-            target=target,
-            competitor=competitor,
-        )
+        return await record_score(session, stage, marker, competitor_code, target.code, score)
     return await record_measurement(
-        session,
-        place,
-        marker,
-        competitor_code,
-        target.code,
-        value,
-        str(body.get("reason") or ""),
-        commit=commit,
-        target=target,
-        competitor=competitor,
+        session, stage, marker, competitor_code, target.code, value, str(body.get("reason") or "")
     )
 
 
-def _plain(value: Decimal) -> str:
+def plain(value: Decimal) -> str:
     """A stored value as a person reads it: 1, 0.5, 2 (no trailing zeros)."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 # --- forms: sign-off, lock, unlock -------------------------------------------------------------
@@ -603,24 +680,22 @@ def _plain(value: Decimal) -> str:
 
 async def lock_form(
     session: AsyncSession,
-    place: MarkingPlace,
+    place: MarkingPlace | ClaimedStage,
     actor: User | None,
     competitor_code: str,
     sub_code: str,
     *,
-    signer: Expert | None = None,
-    commit: bool = True,
+    signer: MarkingExpert | None = None,
 ) -> tuple[str, str]:
     """Sign off and lock a complete form, or Conflict naming what is missing.
 
     Signed off by a team member who may mark the competitor, the Chief Expert (no conflict of
     interest either) or an organiser; `actor` None is the command line (the paper backup)."""
-    if commit:
-        await claim(session, place)
-    competitor = await _competitor(session, place, competitor_code)
-    sub = await _sub_criterion(session, place, sub_code)
+    stage = place if isinstance(place, ClaimedStage) else await claim(session, place)
+    competitor = stage.competitor(competitor_code)
+    sub_id, sub = stage.sub_criterion(sub_code)
     if actor is not None and actor.role != Role.ORGANISER:
-        expert = signer or (await marker_for(session, actor, place)).expert
+        expert = signer or stage.expert_of(actor)
         if has_conflict(expert, competitor):
             raise Forbidden(
                 _(
@@ -628,58 +703,51 @@ async def lock_form(
                     competitor=competitor.code,
                 )
             )
-        if not expert.is_chief and not await may_mark(session, expert, sub.id):
-            raise Forbidden(_("You are not on the marking team of sub-criterion %(sub)s.", sub=sub.code))
-    form = await session.scalar(
-        select(Form).where(Form.sub_criterion_id == sub.id, Form.competitor_id == competitor.id)
-    )
+        if not expert.is_chief and not stage.may_mark(expert, sub_id):
+            raise Forbidden(_("You are not on the marking team of sub-criterion %(sub)s.", sub=sub))
+    form = await _form(session, sub_id, competitor.id)
     if form is not None and form.locked:
         raise Conflict(
             _(
                 "The form %(sub)s of competitor %(competitor)s is already locked.",
-                sub=sub.code,
+                sub=sub,
                 competitor=competitor.code,
             )
         )
-    marks = await load_stage_marks(session, place.skill, place.stage.id, [competitor.id])
+    marks = await load_stage_marks(session, stage.place.skill, stage.place.stage.id, [competitor.id])
     assert marks is not None
-    missing = marks.form(competitor.code, sub.code).missing
-    if not marks.aspects_of(sub.code):
-        missing = []
+    missing = marks.form(competitor.code, sub).missing if marks.aspects_of(sub) else []
     if missing:
         raise Conflict(
             _(
                 "The form %(sub)s of competitor %(competitor)s is not complete: %(missing)s still need a mark.",
-                sub=sub.code,
+                sub=sub,
                 competitor=competitor.code,
                 missing=", ".join(missing),
             )
         )
-    now = dt.datetime.now(dt.UTC)
     if form is None:
-        form = Form(sub_criterion_id=sub.id, competitor_id=competitor.id)
+        form = Form(sub_criterion_id=sub_id, competitor_id=competitor.id)
         session.add(form)
     form.locked = True
     form.signed_off_by_id = actor.id if actor is not None else None
-    form.signed_off_at = now
+    form.signed_off_at = dt.datetime.now(dt.UTC)
     audit.record(
         session,
         actor,
         "lock",
-        sub.code,
-        event_id=place.event.id,
-        skill_id=place.skill.id,
-        stage_id=place.stage.id,
+        sub,
+        event_id=stage.place.event.id,
+        skill_id=stage.place.skill.id,
+        stage_id=stage.place.stage.id,
         competitor_id=competitor.id,
         old="unlocked",
         new="locked",
     )
     await session.flush()
-    await bump_revision(session, place.scheme_id)
-    _changed(session, place, competitor)
-    if commit:
-        await session.commit()
-    return competitor.code, sub.code
+    await bump_revision(session, stage.place.scheme_id)
+    _changed(session, stage.place, competitor.code)
+    return competitor.code, sub
 
 
 async def unlock_form(
@@ -689,8 +757,6 @@ async def unlock_form(
     competitor_code: str,
     sub_code: str,
     reason: str,
-    *,
-    commit: bool = True,
 ) -> tuple[str, str]:
     """Unlock a locked form: the skill's Chief Expert or an organiser, always with a reason."""
     if not await may_manage_skill(session, actor, place.skill):
@@ -698,16 +764,13 @@ async def unlock_form(
     reason = written_reason(reason)
     if not reason:
         raise Invalid(_("Unlocking a form needs a reason."))
-    if commit:
-        await claim(session, place)
-    competitor = await _competitor(session, place, competitor_code)
-    sub = await _sub_criterion(session, place, sub_code)
-    form = await session.scalar(
-        select(Form).where(Form.sub_criterion_id == sub.id, Form.competitor_id == competitor.id)
-    )
+    stage = await claim(session, place)
+    competitor = stage.competitor(competitor_code)
+    sub_id, sub = stage.sub_criterion(sub_code)
+    form = await _form(session, sub_id, competitor.id)
     if form is None or not form.locked:
         raise Conflict(
-            _("The form %(sub)s of competitor %(competitor)s is not locked.", sub=sub.code, competitor=competitor.code)
+            _("The form %(sub)s of competitor %(competitor)s is not locked.", sub=sub, competitor=competitor.code)
         )
     form.locked = False
     form.signed_off_by_id = None
@@ -716,21 +779,19 @@ async def unlock_form(
         session,
         actor,
         "unlock",
-        sub.code,
-        event_id=place.event.id,
-        skill_id=place.skill.id,
-        stage_id=place.stage.id,
+        sub,
+        event_id=stage.place.event.id,
+        skill_id=stage.place.skill.id,
+        stage_id=stage.place.stage.id,
         competitor_id=competitor.id,
         old="locked",
         new="unlocked",
         reason=reason,
     )
     await session.flush()
-    await bump_revision(session, place.scheme_id)
-    _changed(session, place, competitor)
-    if commit:
-        await session.commit()
-    return competitor.code, sub.code
+    await bump_revision(session, stage.place.scheme_id)
+    _changed(session, stage.place, competitor.code)
+    return competitor.code, sub
 
 
 # --- marking teams -----------------------------------------------------------------------------
@@ -743,16 +804,16 @@ async def set_marking_team(
     sub_code: str,
     expert_codes: Sequence[str],
     *,
-    commit: bool = True,
+    judges: int | None = None,
 ) -> list[str]:
     """Assign the experts who mark a sub-criterion (none: every expert of the skill); the Chief Expert's call.
 
-    A team marking judgement aspects has at least as many experts as the scheme's judges."""
+    A team marking judgement aspects has at least as many experts as the scheme's judges (or `judges`, the
+    size about to be set with it)."""
     if actor is not None and not await may_manage_skill(session, actor, place.skill):
         raise Forbidden(_("Only the skill's Chief Expert or an organiser may assign marking teams."))
-    if commit:
-        await claim(session, place)
-    sub = await _sub_criterion(session, place, sub_code)
+    stage = await claim(session, place)
+    sub_id, sub = stage.sub_criterion(sub_code)
     wanted = sorted({code.strip().upper() for code in expert_codes if code.strip()})
     experts = list(await session.scalars(select(Expert).where(Expert.skill_id == place.skill.id).order_by(Expert.code)))
     by_code = {expert.code.upper(): expert for expert in experts}
@@ -760,28 +821,29 @@ async def set_marking_team(
     if unknown:
         raise Invalid(_("Not experts of skill %(skill)s: %(codes)s.", skill=place.skill.code, codes=", ".join(unknown)))
     judgements = await session.scalar(
-        select(Aspect.id).where(Aspect.sub_criterion_id == sub.id, Aspect.kind == AspectKind.JUDGEMENT).limit(1)
+        select(Aspect.id).where(Aspect.sub_criterion_id == sub_id, Aspect.kind == AspectKind.JUDGEMENT).limit(1)
     )
-    if wanted and judgements is not None and len(wanted) < place.judges:
+    needed = judges or stage.judges
+    if wanted and judgements is not None and len(wanted) < needed:
         raise Invalid(
             _(
                 "Sub-criterion %(sub)s has judgement aspects: its team needs at least %(judges)s experts.",
-                sub=sub.code,
-                judges=place.judges,
+                sub=sub,
+                judges=needed,
             )
         )
-    old_ids = set(await team_of(session, sub.id))
+    old_ids = set(await team_of(session, sub_id))
     old = sorted(expert.code for expert in experts if expert.id in old_ids)
     new = [by_code[code].code for code in wanted]
     if old == new:
         return new
-    await session.execute(delete(MarkingTeamMember).where(MarkingTeamMember.sub_criterion_id == sub.id))
-    session.add_all(MarkingTeamMember(sub_criterion_id=sub.id, expert_id=by_code[code].id) for code in wanted)
+    await session.execute(delete(MarkingTeamMember).where(MarkingTeamMember.sub_criterion_id == sub_id))
+    session.add_all(MarkingTeamMember(sub_criterion_id=sub_id, expert_id=by_code[code].id) for code in wanted)
     audit.record(
         session,
         actor,
         "team",
-        sub.code,
+        sub,
         event_id=place.event.id,
         skill_id=place.skill.id,
         stage_id=place.stage.id,
@@ -789,9 +851,18 @@ async def set_marking_team(
         new=new or None,
     )
     await session.flush()
-    if commit:
-        await session.commit()
+    await rules_changed(session, place.scheme_id)
     return new
+
+
+async def set_teams(
+    session: AsyncSession, place: MarkingPlace, actor: User, teams: Mapping[str, Sequence[str]], judges: object
+) -> None:
+    """The Chief Expert's teams page as one change: every sub-criterion's marking team and the judging team size."""
+    size = parse_judges(judges)
+    for sub_code, expert_codes in teams.items():
+        await set_marking_team(session, place, actor, sub_code, expert_codes, judges=size)
+    await set_judging_team_size(session, place, actor, size)
 
 
 def parse_judges(raw: object) -> int:
@@ -805,16 +876,13 @@ def parse_judges(raw: object) -> int:
     return size
 
 
-async def set_judging_team_size(
-    session: AsyncSession, place: MarkingPlace, actor: User | None, judges: object, *, commit: bool = True
-) -> int:
+async def set_judging_team_size(session: AsyncSession, place: MarkingPlace, actor: User | None, judges: object) -> int:
     """How many judges score each judgement aspect (3-5); the Chief Expert's call, before any form is locked."""
     if actor is not None and not await may_manage_skill(session, actor, place.skill):
         raise Forbidden(_("Only the skill's Chief Expert or an organiser may set the judging team size."))
     size = parse_judges(judges)
-    if commit:
-        await claim(session, place)
-    old = await session.scalar(select(MarkingScheme.judges).where(MarkingScheme.id == place.scheme_id))
+    stage = await claim(session, place)
+    old = stage.judges
     if old == size:
         return size
     locked = await session.scalar(
@@ -858,19 +926,33 @@ async def set_judging_team_size(
         new=size,
     )
     await bump_revision(session, place.scheme_id)
-    _announce(session, place)
-    if commit:
-        await session.commit()
+    _changed(session, place)
     return size
 
 
-def _announce(session: AsyncSession, place: MarkingPlace) -> None:
-    notify.on_commit(
-        session, notify.Change(event=place.event.code, what="marks", skill=place.skill.code, stage=place.stage.code)
-    )
-
-
 # --- what a tablet may see -----------------------------------------------------------------------
+
+
+async def _competitor(session: AsyncSession, place: MarkingPlace, code: str) -> Competitor:
+    competitor = await session.scalar(
+        select(Competitor)
+        .join(StageEntry, StageEntry.competitor_id == Competitor.id)
+        .where(
+            Competitor.skill_id == place.skill.id,
+            StageEntry.stage_id == place.stage.id,
+            code_is(Competitor, code),
+        )
+    )
+    if competitor is None:
+        raise NotFound(
+            _(
+                "There is no competitor %(code)s in skill %(skill)s, stage %(stage)s.",
+                code=code,
+                skill=place.skill.code,
+                stage=place.stage.code,
+            )
+        )
+    return competitor
 
 
 async def competitor_marks(
@@ -904,7 +986,7 @@ async def competitor_marks(
             "aspect": rule.code,
             "status": state.status,
             "mark": rules.format_mark(state.mark) if state.mark is not None else None,
-            "value": _plain(state.value) if state.value is not None else None,
+            "value": plain(state.value) if state.value is not None else None,
             "score": own,
         }
         if rule.is_judgement:

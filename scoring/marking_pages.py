@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -29,6 +29,7 @@ from competition.errors import Forbidden, Invalid, NotFound, PodiumError
 from competition.i18n import gettext as _
 from competition.models import AuditRecord, Competitor, Event, Expert, Skill, Stage, User
 from competition.registration.services import code_is, get_event, get_skill, get_stage
+from competition.writer import write
 from scoring import marking
 from scoring.cis_xlsx import write_marks_template
 from scoring.marking_views import aspect_column, build_form, days_of, expert_day
@@ -328,7 +329,7 @@ class MarkingPages(Controller):
             raise NotAuthorizedException(_("Please log in."))
         place = await marking.find_place(db_session, event, skill, stage)
         try:
-            code, sub_code = await marking.lock_form(db_session, place, user, competitor, sub)
+            code, sub_code = await write(db_session, marking.lock_form, place, user, competitor, sub)
         except PodiumError as refusal:
             await db_session.rollback()
             return await self._form_page(db_session, request, event, skill, stage, competitor, sub, None, refusal)
@@ -351,7 +352,9 @@ class MarkingPages(Controller):
             raise NotAuthorizedException(_("Please log in."))
         place = await marking.find_place(db_session, event, skill, stage)
         try:
-            code, sub_code = await marking.unlock_form(db_session, place, user, competitor, sub, data.get("reason", ""))
+            code, sub_code = await write(
+                db_session, marking.unlock_form, place, user, competitor, sub, data.get("reason", "")
+            )
         except PodiumError as refusal:
             await db_session.rollback()
             return await self._form_page(db_session, request, event, skill, stage, competitor, sub, None, refusal)
@@ -418,13 +421,7 @@ class MarkingPages(Controller):
             for sub in c.sub_criteria
         }
         try:
-            judges = marking.parse_judges(form.get("judges", place.judges))
-            sized = replace(place, judges=judges)
-            await marking.claim(db_session, place)
-            for code, experts in chosen.items():
-                await marking.set_marking_team(db_session, sized, user, code, experts, commit=False)
-            await marking.set_judging_team_size(db_session, place, user, judges, commit=False)
-            await db_session.commit()
+            await write(db_session, marking.set_teams, place, user, chosen, form.get("judges", place.judges))
         except PodiumError as refusal:
             await db_session.rollback()
             return await self._teams_page(db_session, request, event, skill, stage, refusal)

@@ -21,6 +21,7 @@ from competition.auth import current_user
 from competition.i18n import gettext as _
 from competition.models import User
 from competition.web import error_response as _error
+from competition.writer import write
 from scoring import marking
 
 PREFIX = "/api/v1/events/{event:str}/skills/{skill:str}/stages/{stage:str}"
@@ -108,9 +109,8 @@ async def api_record_mark(
     have not scored yet; `mark` null) or `disagreement` (the judges' scores break the judgement rule)."""
     user = _caller(request)
     place = await marking.find_place(db_session, event, skill, stage)
-    marker = await marking.marker_for(db_session, user, place)
     body = {"score": data.score, "value": data.value, "reason": data.reason}
-    outcome = await marking.record_mark(db_session, place, marker, competitor, aspect, body)
+    outcome = await write(db_session, marking.record_mark, place, user, competitor, aspect, body)
     document = outcome.document()
     return MarkDocument(
         competitor=document["competitor"], aspect=document["aspect"], status=document["status"], mark=document["mark"]
@@ -158,7 +158,7 @@ async def api_lock_form(
 ) -> FormDocument:
     user = _caller(request)
     place = await marking.find_place(db_session, event, skill, stage)
-    code, sub = await marking.lock_form(db_session, place, user, competitor, subcriterion)
+    code, sub = await write(db_session, marking.lock_form, place, user, competitor, subcriterion)
     return FormDocument(competitor=code, sub_criterion=sub, locked=True)
 
 
@@ -182,7 +182,7 @@ async def api_unlock_form(
 ) -> FormDocument:
     user = _caller(request)
     place = await marking.find_place(db_session, event, skill, stage)
-    code, sub = await marking.unlock_form(db_session, place, user, competitor, subcriterion, data.reason)
+    code, sub = await write(db_session, marking.unlock_form, place, user, competitor, subcriterion, data.reason)
     return FormDocument(competitor=code, sub_criterion=sub, locked=False)
 
 

@@ -51,6 +51,9 @@ class MarkingScheme(AuditedBase):
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Counts the changes of the stage's marks and forms (`scoring.marks.bump_revision`): whatever was
     computed from them at an older revision is stale."""
+    rules_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Counts the changes of the scheme's aspects and marking teams (`scoring.marking.rules_changed`): the
+    rules a save checks, kept between transactions, are read again."""
 
     skill: Mapped[Skill] = relationship()
     stage: Mapped[Stage] = relationship()

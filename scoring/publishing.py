@@ -1,5 +1,6 @@
 """Releasing results and carrying them on: publish or unpublish a skill's results, enter a semi-final's
 advancing competitors into the final. Organisers only; each change audited and announced after commit.
+Each is a change for `competition.writer` (it writes without committing).
 """
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition import audit, notify
-from competition.db import begin_write
 from competition.errors import Conflict, Forbidden
 from competition.i18n import gettext as _
 from competition.models import Event, Skill, Stage, StageEntry, StageKind, User
+from competition.registration.services import bump_event_revision
 from scoring.marks import CompetitorEntry
 from scoring.models import ResultsPublication
 from scoring.results import StageResults, stage_results
@@ -62,11 +63,9 @@ async def publish_results(
 
     Publishing what is already published changes nothing and returns the publication."""
     _require_organiser(user)
-    await begin_write(session)
     await _lock_stage(session, stage)
     existing = await _publication(session, skill, stage)
     if existing is not None:
-        await session.commit()
         return existing
     results = await complete_results(session, event, skill, stage)
     publication = ResultsPublication(skill_id=skill.id, stage_id=stage.id, published_by_id=user.id)
@@ -83,7 +82,7 @@ async def publish_results(
         new={"published": True, "competitors": len(results.lines), "revision": results.revision},
     )
     notify.on_commit(session, notify.Change(event=event.code, what="results", skill=skill.code, stage=stage.code))
-    await session.commit()
+    await session.flush()
     return publication
 
 
@@ -92,11 +91,9 @@ async def unpublish_results(
 ) -> bool:
     """Hide the skill's results for the stage again; False (and no change) when they were not published."""
     _require_organiser(user)
-    await begin_write(session)
     await _lock_stage(session, stage)
     publication = await _publication(session, skill, stage)
     if publication is None:
-        await session.commit()
         return False
     await session.delete(publication)
     audit.record(
@@ -112,7 +109,6 @@ async def unpublish_results(
         reason=reason.strip() or None,
     )
     notify.on_commit(session, notify.Change(event=event.code, what="results", skill=skill.code, stage=stage.code))
-    await session.commit()
     return True
 
 
@@ -141,7 +137,6 @@ async def advance_to_final(
     confirmation. Competitors already in the final are left as they are, so running it twice enters
     nobody twice; the answer lists those entered now."""
     _require_organiser(user)
-    await begin_write(session)
     if semi_final.kind != StageKind.SEMI_FINAL:
         raise Conflict(_("Stage %(stage)s is not a semi-final.", stage=semi_final.code))
     final = await final_stage(session, event)
@@ -175,6 +170,6 @@ async def advance_to_final(
             new={"stage": final.code},
         )
     if entered:
+        await bump_event_revision(session, event.id)  # who takes part in the final: marking reads it again
         notify.on_commit(session, notify.Change(event=event.code, what="entries", skill=skill.code, stage=final.code))
-    await session.commit()
     return entered

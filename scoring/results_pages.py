@@ -28,6 +28,7 @@ from competition.i18n import format_number
 from competition.i18n import gettext as _
 from competition.models import Event, Expert, Skill, Stage, StageEntry, StageKind, User
 from competition.registration.services import get_competitor, get_event, get_skill, get_stage
+from competition.writer import write
 from scoring import rules
 from scoring.charts import Bar, bar_chart
 from scoring.event_results import load_event_results, skill_stages
@@ -358,7 +359,7 @@ class ResultsPages(Controller):
         stage: FromPath[str],
     ) -> Redirect:
         found = await _stage(db_session, event, skill, stage)
-        await publish_results(db_session, _organiser(request), *found)
+        await write(db_session, publish_results, _organiser(request), *found)
         return Redirect(_stage_url(*found) + "/results?done=published", status_code=303)
 
     @post(STAGE_PATH + "/results/unpublish", guards=[requires_organiser], status_code=303)
@@ -372,7 +373,7 @@ class ResultsPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Redirect:
         found = await _stage(db_session, event, skill, stage)
-        await unpublish_results(db_session, _organiser(request), *found, reason=data.get("reason", ""))
+        await write(db_session, unpublish_results, _organiser(request), *found, reason=data.get("reason", ""))
         return Redirect(_stage_url(*found) + "/results?done=unpublished", status_code=303)
 
     @post(STAGE_PATH + "/results/advance", guards=[requires_organiser], status_code=303)
@@ -385,7 +386,7 @@ class ResultsPages(Controller):
         stage: FromPath[str],
     ) -> Redirect:
         found = await _stage(db_session, event, skill, stage)
-        entered = await advance_to_final(db_session, _organiser(request), *found)
+        entered = await write(db_session, advance_to_final, _organiser(request), *found)
         return Redirect(_stage_url(*found) + f"/results?done=advanced&count={len(entered)}", status_code=303)
 
 

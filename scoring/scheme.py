@@ -95,7 +95,12 @@ async def save_scheme(
         raise Invalid(
             _("The marking scheme cannot be used: {problems}").format(problems=" ".join(listed)), problems=listed
         )
-    old = await find_scheme(session, skill, stage)
+    old_id = await session.scalar(  # locked first (PostgreSQL): no mark may arrive between the check and the delete
+        select(MarkingScheme.id)
+        .where(MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id)
+        .with_for_update()
+    )
+    old = await find_scheme(session, skill, stage) if old_id is not None else None
     if old is not None:
         if await has_marks(session, old.id):
             raise Conflict(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from competition.cli import Context, fail, pass_context, reports_errors
-from competition.db import begin_write, session_factory
 from competition.i18n import gettext as _
 from competition.registration.services import get_event, get_skill, get_stage
+from competition.writer import write
 from scoring import scheme_data
 from scoring.cis_xlsx import read_scheme
 from scoring.models import SchemeStatus
@@ -51,15 +51,15 @@ def import_scheme_command(
     data = result.scheme
     assert data is not None  # for mypy: refused above otherwise
 
+    async def store(session: AsyncSession) -> str:
+        event = await get_event(session, event_code)
+        skill = await get_skill(session, event, skill_code)
+        stage = await get_stage(session, event, stage_code)
+        scheme = await save_scheme(session, None, skill, stage, data, source_filename=scheme_file.name)
+        return scheme.status
+
     async def work(engine: AsyncEngine) -> str:
-        async with session_factory(engine)() as session:
-            await begin_write(session)
-            event = await get_event(session, event_code)
-            skill = await get_skill(session, event, skill_code)
-            stage = await get_stage(session, event, stage_code)
-            scheme = await save_scheme(session, None, skill, stage, data, source_filename=scheme_file.name)
-            await session.commit()
-            return scheme.status
+        return await write(engine, store)
 
     status = context.run(work)
     if status == SchemeStatus.READY:

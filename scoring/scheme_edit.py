@@ -1,10 +1,10 @@
 """Small fixes to a stored marking scheme: change an aspect, add one, remove one (only while it has no marks).
 
 `read_aspect_form` turns the editor's fields into an `AspectChange` (or FieldErrors, a message per
-field). `change_aspect`, `add_aspect` and `remove_aspect` are the state changes: each locks the
-scheme, refuses a scheme with marks, keeps aspect codes numbered by position (A1.1, A1.2, …),
-sets the scheme ready or draft from the checks in `scheme_data`, writes its audit record and
-announces the change after commit.
+field). `change_aspect`, `add_aspect` and `remove_aspect` are the state changes (for `competition.writer`:
+they write without committing): each locks the scheme, refuses a scheme with marks, keeps aspect codes
+numbered by position (A1.1, A1.2, …), sets the scheme ready or draft from the checks in `scheme_data`,
+writes its audit record and has the change announced after commit.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition import audit
-from competition.db import begin_write
 from competition.errors import Conflict, NotFound
 from competition.i18n import gettext as _
 from competition.models import Event, Skill, Stage, User
 from competition.notify import Change, on_commit
 from competition.registration.records import FieldErrors
 from scoring import scheme_data
+from scoring.marking import rules_changed
 from scoring.marks import bump_revision
 from scoring.models import Aspect, ChoiceOption, Descriptor, MarkingScheme, SchemeStatus, SubCriterion
 from scoring.scheme import full_scheme_query, has_marks, scheme_data_of
@@ -218,7 +218,7 @@ async def _finish(
     old: Any,
     new: Any,
 ) -> MarkingScheme:
-    """Set the scheme ready or draft, audit the change, announce it, commit; the scheme as stored now."""
+    """Set the scheme ready or draft, audit the change, have it announced; the scheme as it is now."""
     await session.flush()
     scheme = await load_scheme(session, scheme.id)
     status = SchemeStatus.READY if scheme_data.usable_for_marking(scheme_data_of(scheme)) else SchemeStatus.DRAFT
@@ -230,9 +230,10 @@ async def _finish(
         event_id=stage.event_id, skill_id=skill.id, stage_id=stage.id, old=old, new=new,
     )
     await bump_revision(session, scheme.id)
+    await rules_changed(session, scheme.id)
     event_code = await session.scalar(select(Event.code).where(Event.id == stage.event_id))
     on_commit(session, Change(event=event_code or "", what="scheme", skill=skill.code, stage=stage.code))
-    await session.commit()
+    await session.flush()
     return await load_scheme(session, scheme.id)
 
 
@@ -240,7 +241,6 @@ async def change_aspect(
     session: AsyncSession, actor: User | None, skill: Skill, stage: Stage, code: str, change: AspectChange
 ) -> MarkingScheme:
     """Apply the editor's change to one aspect; a change that changes nothing records nothing."""
-    await begin_write(session)
     scheme = await _editable(session, skill, stage)
     _sub, aspect = _aspect(scheme, code)
     old = aspect_values(aspect)
@@ -267,7 +267,6 @@ async def change_aspect(
         aspect.descriptors.extend(Descriptor(score=score, text=text) for score, text in descriptors)
     new = aspect_values(aspect)
     if new == old:  # the same values again: nothing to record (equal values write nothing)
-        await session.commit()
         return await load_scheme(session, scheme.id)
     changed = [key for key in new if new[key] != old.get(key)]
     return await _finish(
@@ -281,7 +280,6 @@ async def add_aspect(
 ) -> tuple[MarkingScheme, str]:
     """Add an aspect (a J aspect, or an M aspect marked pass or fail) at the end of a sub-criterion, with
     no description and no max mark yet (both are warned about until filled in). Returns the new aspect's code."""
-    await begin_write(session)
     scheme = await _editable(session, skill, stage)
     sub = _sub_criterion(scheme, sub_criterion)
     position = len(sub.aspects) + 1
@@ -306,7 +304,6 @@ async def remove_aspect(
     session: AsyncSession, actor: User | None, skill: Skill, stage: Stage, code: str
 ) -> MarkingScheme:
     """Remove an aspect; the aspects after it in its sub-criterion move up a number (A1.3 becomes A1.2)."""
-    await begin_write(session)
     scheme = await _editable(session, skill, stage)
     sub, aspect = _aspect(scheme, code)
     old = {"code": aspect.code, **aspect_values(aspect)}

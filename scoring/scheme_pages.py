@@ -22,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.auth import current_user, may_manage_skill, require_skill_expert, require_skill_manager
 from competition.config import Settings
-from competition.db import begin_write
 from competition.errors import Conflict, Invalid
 from competition.i18n import gettext as _
 from competition.i18n import ngettext
 from competition.models import Competitor, Event, Skill, Stage, StageEntry, User
 from competition.registration.records import FieldErrors
 from competition.registration.services import get_event, get_skill, get_stage
+from competition.writer import write
 from scoring import scheme_data, scheme_edit
 from scoring.charts import Bar, bar_chart
 from scoring.cis_xlsx import read_scheme, write_marks_template, write_scheme
@@ -220,12 +220,10 @@ class SchemePages(Controller):
             )
             return _upload_page(place, {**found, "error": refusal}, 422)
         try:
-            await begin_write(db_session)
-            scheme = await save_scheme(
-                db_session, user, place.skill, place.stage, result.scheme, source_filename=upload.filename
+            scheme = await write(
+                db_session, save_scheme, user, place.skill, place.stage, result.scheme, source_filename=upload.filename
             )
             status = scheme.status
-            await db_session.commit()
         except (Conflict, Invalid) as refused:
             await db_session.rollback()
             place = await _place(db_session, event, skill, stage)  # the rollback expired what was loaded
@@ -381,7 +379,8 @@ class SchemeEditor(Controller):
         sections = {section.number for section in scheme.sections}
         try:
             change = scheme_edit.read_aspect_form(data, sections)
-            scheme = await scheme_edit.change_aspect(db_session, user, place.skill, place.stage, aspect, change)
+            await write(db_session, scheme_edit.change_aspect, user, place.skill, place.stage, aspect, change)
+            scheme = await scheme_edit.load_scheme(db_session, scheme_id)
         except FieldErrors as refused:
             await db_session.rollback()
             place = await _place(db_session, event, skill, stage)
@@ -415,9 +414,10 @@ class SchemeEditor(Controller):
         place = await _place(db_session, event, skill, stage)
         user = await self._manager(request, db_session, place)
         try:
-            scheme, code = await scheme_edit.add_aspect(
-                db_session, user, place.skill, place.stage, sub_criterion, data.get("kind", "M")
+            changed, code = await write(
+                db_session, scheme_edit.add_aspect, user, place.skill, place.stage, sub_criterion, data.get("kind", "M")
             )
+            scheme = await scheme_edit.load_scheme(db_session, changed.id)
         except Conflict as refused:
             if not is_htmx(request):
                 raise
@@ -439,7 +439,8 @@ class SchemeEditor(Controller):
         place = await _place(db_session, event, skill, stage)
         user = await self._manager(request, db_session, place)
         try:
-            scheme = await scheme_edit.remove_aspect(db_session, user, place.skill, place.stage, aspect)
+            changed = await write(db_session, scheme_edit.remove_aspect, user, place.skill, place.stage, aspect)
+            scheme = await scheme_edit.load_scheme(db_session, changed.id)
         except Conflict as refused:
             if not is_htmx(request):
                 raise

@@ -143,9 +143,12 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_results_cache() -> Iterator[None]:
-    """Each test's databases start from id 1 again, so no test may see another's cached results."""
+    """Each test's databases start from id 1 again, so no test may see another's cached results or rules."""
+    from scoring.marking import forget_cached_rules
     from scoring.results import forget_cached_results
 
     forget_cached_results()
+    forget_cached_rules()
     yield
     forget_cached_results()
+    forget_cached_rules()

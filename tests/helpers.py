@@ -25,6 +25,7 @@ from competition.models import (
     StageEntry,
     User,
 )
+from competition.writer import write
 from scoring.cis_xlsx import read_scheme
 from scoring.models import MarkingScheme
 from scoring.scheme import save_scheme
@@ -149,7 +150,7 @@ async def build_world(session: AsyncSession) -> World:
 
 
 async def api_token(session: AsyncSession, user: User) -> str:
-    return await issue_api_token(session, user)
+    return await write(session, issue_api_token, user)
 
 
 SCHEMES = Path(__file__).resolve().parent.parent / "fixtures" / "schemes"

@@ -14,10 +14,11 @@ from sqlalchemy.orm import selectinload
 
 from competition.auth import find_user_by_email, hash_password
 from competition.config import FIXTURES_DIR
-from competition.db import begin_write, session_factory
+from competition.db import session_factory
 from competition.errors import Invalid
 from competition.models import Event, Expert, ExpertRole, Role, Skill, User
 from competition.registration.workbook import import_event_workbook
+from competition.writer import write
 
 DEMO_EVENT = "SL2023"
 DEMO_WORKBOOK = FIXTURES_DIR / "skillslatvia2023.xlsx"
@@ -45,7 +46,7 @@ async def load_demo(engine: AsyncEngine, workbook: Path = DEMO_WORKBOOK) -> list
             lines.append(f"loaded the demo competition {summary.line()}")
         else:
             lines.append(f"the demo competition {DEMO_EVENT} is loaded already")
-        await give_demo_passwords(session)
+        await write(session, give_demo_passwords, await asyncio.to_thread(hash_password, DEMO_PASSWORD))
         logins = await demo_logins(session)
     for extend in extensions():
         lines.extend(await extend(engine, DEMO_EVENT))
@@ -57,11 +58,9 @@ def extensions() -> list[Extension]:
     return [entry.load() for entry in entry_points(group=DEMO_ENTRY_POINT)]
 
 
-async def give_demo_passwords(session: AsyncSession) -> None:
-    """The demo organiser, and every expert of the demo event without a password, get DEMO_PASSWORD.
-    A password someone has set already is kept."""
-    password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
-    await begin_write(session)
+async def give_demo_passwords(session: AsyncSession, password_hash: str) -> None:
+    """The demo organiser, and every expert of the demo event without a password, get DEMO_PASSWORD
+    (`password_hash`). A password someone has set already is kept."""
     organiser = await find_user_by_email(session, DEMO_ORGANISER)
     if organiser is None:
         organiser = User(email=DEMO_ORGANISER, name="Demo Organiser", role=Role.ORGANISER.value)
@@ -71,7 +70,6 @@ async def give_demo_passwords(session: AsyncSession) -> None:
     experts = select(Expert.user_id).join(Event, Expert.event_id == Event.id).where(Event.code == DEMO_EVENT)
     for user in await session.scalars(select(User).where(User.id.in_(experts), User.password_hash.is_(None))):
         user.password_hash = password_hash
-    await session.commit()
 
 
 async def demo_logins(session: AsyncSession) -> list[str]:

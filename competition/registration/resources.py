@@ -52,6 +52,7 @@ from competition.registration.records import (
     StageData,
 )
 from competition.registration.services import Actor
+from competition.writer import write
 
 Listed = tuple[Any, dict[str, Any]]
 """A record as a list shows it: the record and figures computed for it (counts, the Chief Expert)."""
@@ -204,15 +205,15 @@ class Resource:
         return await self.operations.get(session, *((event,) if self.scoped else ()), key)
 
     async def create(self, session: AsyncSession, actor: Actor, event: Event | None, data: Any) -> Any:
-        return await self.operations.create(session, actor, *self._scope(event), data)
+        return await write(session, self.operations.create, actor, *self._scope(event), data)
 
     async def update(
         self, session: AsyncSession, actor: Actor, event: Event | None, key: str, data: Any
     ) -> Any:
-        return await self.operations.update(session, actor, *self._scope(event), key, data)
+        return await write(session, self.operations.update, actor, *self._scope(event), key, data)
 
     async def delete(self, session: AsyncSession, actor: Actor, event: Event | None, key: str) -> None:
-        await self.operations.delete(session, actor, *self._scope(event), key)
+        await write(session, self.operations.delete, actor, *self._scope(event), key)
 
 
 # --- events ----------------------------------------------------------------------------------------

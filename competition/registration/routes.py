@@ -29,6 +29,7 @@ from competition.registration import resources, services
 from competition.registration.records import FieldErrors, read_record
 from competition.registration.resources import Resource, choice_label, reference_options
 from competition.registration.workbook import import_event_workbook
+from competition.writer import write
 
 Crumbs = list[tuple[str, str]]
 
@@ -303,8 +304,9 @@ class ExpertPages(RecordPages):
         event = await self._event(request, db_session)
         assert event is not None
         try:
-            await services.set_expert_password(
-                db_session, current_user(request), event.code, item, data.get("password", "")
+            password_hash = await services.new_password_hash(data.get("password", ""))
+            await write(
+                db_session, services.set_expert_password, current_user(request), event.code, item, password_hash
             )
         except FieldErrors as refused:
             event = await self._after_refusal(request, db_session)

@@ -1,5 +1,6 @@
 """Registration services: one function per change of an event, stage, sector, skill, institution,
-competitor or expert, each in its own transaction with its audit record.
+competitor or expert, each with its audit record. Changes run through `competition.writer`
+(`await write(session, create_stage, actor, event_code, data)`): they write without committing.
 
 Refusals raise `FieldErrors` (422, a message per field) or `competition.errors` types: `NotFound`
 for an unknown code, `Conflict` for deleting something still in use.
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, column, delete, func, select, table
+from sqlalchemy import ColumnElement, Select, column, delete, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -20,7 +21,6 @@ from competition import audit as audit_trail
 from competition import notify
 from competition.audit import Actor
 from competition.auth import find_user_by_email, hash_password
-from competition.db import begin_write
 from competition.errors import Conflict, NotFound
 from competition.i18n import gettext as _
 from competition.models import (
@@ -107,11 +107,21 @@ def _update(
     )
 
 
+async def bump_event_revision(session: AsyncSession, event_id: int) -> None:
+    """The event's registration or settings changed (in the change's transaction): whatever was read of them
+    (who takes part, who may mark whom, the judgement rule) is read again (`Event.revision`)."""
+    await session.execute(update(Event).where(Event.id == event_id).values(revision=Event.revision + 1))
+
+
+async def registration_changed(session: AsyncSession, event: Event) -> None:
+    """`bump_event_revision`, and live boards hear of the change once it is committed."""
+    await bump_event_revision(session, event.id)
+    notify.on_commit(session, notify.Change(event=event.code, what="registration"))
+
+
 async def _finish(session: AsyncSession, event: Event | None) -> None:
-    """Commit the change; live boards hear of it only after the commit."""
     if event is not None:
-        notify.on_commit(session, notify.Change(event=event.code, what="registration"))
-    await session.commit()
+        await registration_changed(session, event)
 
 
 async def _one(session: AsyncSession, query: Select[M], missing: str) -> M:
@@ -353,7 +363,6 @@ async def _event_errors(session: AsyncSession, data: EventData, exclude: int | N
 
 
 async def create_event(session: AsyncSession, actor: Actor, data: EventData) -> Event:
-    await begin_write(session)
     _refuse(await _event_errors(session, data, None))
     event = Event(**asdict(data))
     session.add(event)
@@ -364,7 +373,6 @@ async def create_event(session: AsyncSession, actor: Actor, data: EventData) -> 
 
 
 async def update_event(session: AsyncSession, actor: Actor, code: str, data: EventData) -> Event:
-    await begin_write(session)
     event = await get_event(session, code)
     _refuse(await _event_errors(session, data, event.id))
     _update(session, actor, event, event_values(event), data, kind="event", event=event)
@@ -374,7 +382,6 @@ async def update_event(session: AsyncSession, actor: Actor, code: str, data: Eve
 
 async def delete_event(session: AsyncSession, actor: Actor, code: str) -> None:
     """Deletes the event with its stages, skills, competitors and experts, unless anything has marks."""
-    await begin_write(session)
     event = await get_event(session, code)
     competitors = select(Competitor.id).where(Competitor.event_id == event.id)
     _in_use(event.name, {_("marks"): await _marks_count(session, competitors)})
@@ -383,7 +390,6 @@ async def delete_event(session: AsyncSession, actor: Actor, code: str) -> None:
     await session.execute(delete(Competitor).where(Competitor.event_id == event.id))
     await session.execute(delete(Expert).where(Expert.event_id == event.id))
     await session.delete(event)
-    await session.commit()
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -409,7 +415,6 @@ async def _stage_errors(
 
 
 async def create_stage(session: AsyncSession, actor: Actor, event_code: str, data: StageData) -> Stage:
-    await begin_write(session)
     event = await get_event(session, event_code)
     _refuse(await _stage_errors(session, event, data, None))
     stage = Stage(event_id=event.id, **asdict(data))
@@ -422,7 +427,6 @@ async def create_stage(session: AsyncSession, actor: Actor, event_code: str, dat
 async def update_stage(
     session: AsyncSession, actor: Actor, event_code: str, code: str, data: StageData
 ) -> Stage:
-    await begin_write(session)
     event = await get_event(session, event_code)
     stage = await get_stage(session, event, code)
     _refuse(await _stage_errors(session, event, data, stage.id))
@@ -432,7 +436,6 @@ async def update_stage(
 
 
 async def delete_stage(session: AsyncSession, actor: Actor, event_code: str, code: str) -> None:
-    await begin_write(session)
     event = await get_event(session, event_code)
     stage = await get_stage(session, event, code)
     _in_use(
@@ -466,7 +469,6 @@ async def _sector_errors(
 
 
 async def create_sector(session: AsyncSession, actor: Actor, event_code: str, data: SectorData) -> Sector:
-    await begin_write(session)
     event = await get_event(session, event_code)
     _refuse(await _sector_errors(session, event, data, None))
     sector = Sector(event_id=event.id, name=data.name)
@@ -479,7 +481,6 @@ async def create_sector(session: AsyncSession, actor: Actor, event_code: str, da
 async def update_sector(
     session: AsyncSession, actor: Actor, event_code: str, sector_id: str, data: SectorData
 ) -> Sector:
-    await begin_write(session)
     event = await get_event(session, event_code)
     sector = await get_sector(session, event, sector_id)
     _refuse(await _sector_errors(session, event, data, sector.id))
@@ -489,7 +490,6 @@ async def update_sector(
 
 
 async def delete_sector(session: AsyncSession, actor: Actor, event_code: str, sector_id: str) -> None:
-    await begin_write(session)
     event = await get_event(session, event_code)
     sector = await get_sector(session, event, sector_id)
     _in_use(
@@ -530,7 +530,6 @@ async def _skill_values(
 
 
 async def create_skill(session: AsyncSession, actor: Actor, event_code: str, data: SkillData) -> Skill:
-    await begin_write(session)
     event = await get_event(session, event_code)
     skill = Skill(event_id=event.id, **await _skill_values(session, event, data, None))
     session.add(skill)
@@ -542,7 +541,6 @@ async def create_skill(session: AsyncSession, actor: Actor, event_code: str, dat
 async def update_skill(
     session: AsyncSession, actor: Actor, event_code: str, code: str, data: SkillData
 ) -> Skill:
-    await begin_write(session)
     event = await get_event(session, event_code)
     skill = await get_skill(session, event, code)
     columns = await _skill_values(session, event, data, skill.id)
@@ -553,7 +551,6 @@ async def update_skill(
 
 async def delete_skill(session: AsyncSession, actor: Actor, event_code: str, code: str) -> None:
     """Refused while the skill has competitors, experts or a marking scheme (and so any marks)."""
-    await begin_write(session)
     event = await get_event(session, event_code)
     skill = await get_skill(session, event, code)
     competitors = select(Competitor.id).where(Competitor.skill_id == skill.id)
@@ -585,31 +582,28 @@ async def _institution_errors(
 
 
 async def create_institution(session: AsyncSession, actor: Actor, data: InstitutionData) -> Institution:
-    await begin_write(session)
     _refuse(await _institution_errors(session, data, None))
     institution = Institution(**asdict(data))
     session.add(institution)
     audit(session, actor, "institution_created", f"institution {data.code}", new=asdict(data))
-    await session.commit()
+    await session.flush()
     return institution
 
 
 async def update_institution(
     session: AsyncSession, actor: Actor, code: str, data: InstitutionData
 ) -> Institution:
-    await begin_write(session)
     institution = await get_institution(session, code)
     _refuse(await _institution_errors(session, data, institution.id))
     _update(
         session, actor, institution, institution_values(institution), data, kind="institution", event=None
     )
-    await session.commit()
+    await session.flush()
     return institution
 
 
 async def delete_institution(session: AsyncSession, actor: Actor, code: str) -> None:
     """Refused while any competitor or expert belongs to it."""
-    await begin_write(session)
     institution = await get_institution(session, code)
     _in_use(
         institution.name,
@@ -624,7 +618,6 @@ async def delete_institution(session: AsyncSession, actor: Actor, code: str) -> 
     )
     audit(session, actor, "institution_deleted", f"institution {code}", old=institution_values(institution))
     await session.delete(institution)
-    await session.commit()
 
 
 # --- competitors ---------------------------------------------------------------------------------
@@ -694,7 +687,6 @@ async def keep_registration_entry(
 async def create_competitor(
     session: AsyncSession, actor: Actor, event_code: str, data: CompetitorData
 ) -> Competitor:
-    await begin_write(session)
     event = await get_event(session, event_code)
     competitor = Competitor(event_id=event.id, **await _competitor_columns(session, event, data, None))
     session.add(competitor)
@@ -708,7 +700,6 @@ async def create_competitor(
 async def update_competitor(
     session: AsyncSession, actor: Actor, event_code: str, code: str, data: CompetitorData
 ) -> Competitor:
-    await begin_write(session)
     event = await get_event(session, event_code)
     competitor = await get_competitor(session, event, code)
     columns = await _competitor_columns(session, event, data, competitor.id)
@@ -731,7 +722,6 @@ async def update_competitor(
 
 async def delete_competitor(session: AsyncSession, actor: Actor, event_code: str, code: str) -> None:
     """Refused once the competitor has marks."""
-    await begin_write(session)
     event = await get_event(session, event_code)
     competitor = await get_competitor(session, event, code)
     ids = select(Competitor.id).where(Competitor.id == competitor.id)
@@ -820,7 +810,6 @@ async def _expert_columns(
 
 async def create_expert(session: AsyncSession, actor: Actor, event_code: str, data: ExpertData) -> Expert:
     """Registers the expert and links the user with their email (created without a password if new)."""
-    await begin_write(session)
     event = await get_event(session, event_code)
     expert = Expert(event_id=event.id, **await _expert_columns(session, event, data, None))
     session.add(expert)
@@ -834,7 +823,6 @@ async def create_expert(session: AsyncSession, actor: Actor, event_code: str, da
 async def update_expert(
     session: AsyncSession, actor: Actor, event_code: str, code: str, data: ExpertData
 ) -> Expert:
-    await begin_write(session)
     event = await get_event(session, event_code)
     expert = await get_expert(session, event, code)
     columns = await _expert_columns(session, event, data, expert.id)
@@ -848,7 +836,6 @@ async def update_expert(
 
 async def delete_expert(session: AsyncSession, actor: Actor, event_code: str, code: str) -> None:
     """Refused once the expert has entered marks (their scores would go with them)."""
-    await begin_write(session)
     event = await get_event(session, event_code)
     expert = await get_expert(session, event, code)
     _in_use(expert.name, {_("marks"): await _marks_count(session, expert_id=expert.id)})
@@ -860,19 +847,23 @@ async def delete_expert(session: AsyncSession, actor: Actor, event_code: str, co
     await _finish(session, event)
 
 
-async def set_expert_password(
-    session: AsyncSession, actor: Actor, event_code: str, code: str, password: str
-) -> User:
-    """An organiser gives the expert's user a password, so that they can log in."""
+async def new_password_hash(password: str) -> str:
+    """A password as stored (hashed in a worker thread: it is slow on purpose), or FieldErrors if too short.
+    Done before the change is queued, so that no writer waits for it."""
     if len(password) < MIN_PASSWORD:
         raise FieldErrors({"password": _("Use at least %(count)s characters.", count=MIN_PASSWORD)})
-    password_hash = await asyncio.to_thread(hash_password, password)
-    await begin_write(session)
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def set_expert_password(
+    session: AsyncSession, actor: Actor, event_code: str, code: str, password_hash: str
+) -> User:
+    """An organiser gives the expert's user a password (see `new_password_hash`), so that they can log in."""
     event = await get_event(session, event_code)
     expert = await get_expert(session, event, code)
     user = expert.user or await link_user(session, expert.email, expert.name)
     expert.user_id = user.id
     user.password_hash = password_hash
     audit(session, actor, "password_set", f"user {user.email}", event=event)
-    await session.commit()
+    await session.flush()
     return user

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
-from competition import notify
-from competition.db import begin_write
 from competition.errors import Invalid
 from competition.i18n import gettext as _
 from competition.models import (
@@ -56,8 +54,15 @@ from competition.registration.records import (
     normalise_header,
     parse_record,
 )
-from competition.registration.services import Actor, audit, keep_registration_entry, sync_user_roles
+from competition.registration.services import (
+    Actor,
+    audit,
+    keep_registration_entry,
+    registration_changed,
+    sync_user_roles,
+)
 from competition.spreadsheets import NotAWorkbook, UnsafeWorkbook, open_workbook, sheet_rows
+from competition.writer import write
 
 T = TypeVar("T")
 
@@ -596,16 +601,23 @@ async def _apply_experts(
 
 
 async def import_event_workbook(
-    session: AsyncSession, actor: Actor, source: bytes | Path, filename: str
+    where: AsyncSession | AsyncEngine, actor: Actor, source: bytes | Path, filename: str
 ) -> ImportSummary:
-    """Register (or update) the event of an event workbook: everything or, with any bad row, nothing."""
+    """Register (or update) the event of an event workbook: everything or, with any bad row, nothing.
+
+    The file is read in a worker thread first; the plan is made and applied in one write transaction."""
     sheets = await asyncio.to_thread(read_workbook, source, filename)
-    await begin_write(session)
+    return await write(where, apply_event_workbook, actor, sheets, filename)
+
+
+async def apply_event_workbook(
+    session: AsyncSession, actor: Actor, sheets: dict[str, Sheet], filename: str
+) -> ImportSummary:
+    """The change of an import: checks the read rows against what is registered, then registers them."""
     existing = await load_existing(session, event_code_of(sheets))
     plan = plan_import(sheets, existing, filename)
     summary = ImportSummary(event=plan.event.code, event_created=False)
     event = await apply_plan(session, plan, summary)
     audit(session, actor, "event_imported", filename, event=event, new={"summary": summary.line()})
-    notify.on_commit(session, notify.Change(event=event.code, what="registration"))
-    await session.commit()
+    await registration_changed(session, event)
     return summary

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from competition.db import session_factory
 from competition.models import Expert
+from competition.writer import write
 from scoring.marking import Marker, find_place, record_mark
 from scoring.models import Aspect, SubCriterion
 from tests.browser.conftest import LiveServer, log_in
@@ -32,7 +33,7 @@ async def test_a_lock_on_a_tablet_updates_the_board_in_another_browser(
                     aspect.calculation or "", 1
                 )
                 body = {"score": 2} if aspect.kind == "J" else {"value": value}
-                await record_mark(session, place, Marker(None, judge), "C002", aspect.code, body)
+                await write(session, record_mark, place, Marker(None, judge), "C002", aspect.code, body)
         sub_code = sub.code
 
     board_context = await browser.new_context(locale="en-GB", viewport={"width": 412, "height": 915})

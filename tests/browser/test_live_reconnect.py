@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from competition.db import session_factory
 from competition.models import Expert
+from competition.writer import write
 from scoring.marking import Marker, find_place, lock_form, record_mark
 from scoring.models import Aspect, SubCriterion
 from tests.browser.conftest import LiveServer, start_server
@@ -47,8 +48,8 @@ async def test_the_board_gets_what_changed_while_its_connection_was_down(
                     aspect.calculation or "", 1
                 )
                 body = {"score": 2} if aspect.kind == "J" else {"value": value}
-                await record_mark(session, place, Marker(None, judge), "C002", aspect.code, body)
-        await lock_form(session, place, None, "C002", sub.code)
+                await write(session, record_mark, place, Marker(None, judge), "C002", aspect.code, body)
+        await write(session, lock_form, place, None, "C002", sub.code)
 
     back = start_server(live_server.database_url, tmp_path / "data-again", port=port)
     live_server.process = back.process  # the fixture stops this one

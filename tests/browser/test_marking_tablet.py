@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from competition.db import session_factory
 from competition.models import Expert
+from competition.writer import write
 from scoring.marking import Marker, find_place, record_score
 from scoring.models import Aspect, Form, JudgeScore, SubCriterion
 from tests.browser.conftest import LiveServer, log_in, start_server
@@ -60,7 +61,7 @@ async def arrange(engine: AsyncEngine) -> tuple[str, list[tuple[str, str, str | 
             assert expert is not None
             for code, kind, _calculation, _possible in aspects:
                 if kind == "J":
-                    await record_score(session, place, Marker(None, expert), "C002", code, 2)
+                    await write(session, record_score, place, Marker(None, expert), "C002", code, 2)
     return sub, aspects
 
 

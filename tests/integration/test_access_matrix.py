@@ -20,6 +20,7 @@ from app import create_app
 from competition.config import Settings
 from competition.db import create_engine, session_factory
 from competition.models import Competitor, Event, Expert, Institution, Sector, Skill, Stage
+from competition.writer import write
 from scoring import scheme_edit
 from scoring.models import Aspect, JudgeScore
 from tests.conftest import DATABASES, fresh_database
@@ -446,7 +447,7 @@ class Matrix:
             skill = await session.get(Skill, self.world.skill.id)
             stage = await session.get(Stage, self.world.final.id)
             assert skill is not None and stage is not None
-            _scheme, code = await scheme_edit.add_aspect(session, None, skill, stage, "A1", "M")
+            _scheme, code = await write(session, scheme_edit.add_aspect, None, skill, stage, "A1", "M")
             await session.commit()
         return {"aspect": code}
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from competition.auth import authenticate, hash_password
+from competition.auth import PasswordChecks, authenticate, hash_password
 from competition.cli import main
 from competition.models import Competitor, Event, Expert, ExpertRole, Institution, Sector, Skill, Stage, User
 from competition.registration import demo
@@ -74,7 +74,7 @@ async def test_the_printed_log_ins_work_with_the_demo_password(
     ]
     assert emails[0] == DEMO_ORGANISER and len(emails) == 1 + 2 * 4
     for email in emails:
-        assert await authenticate(session, email, DEMO_PASSWORD) is not None, email
+        assert await authenticate(session, PasswordChecks(), email, DEMO_PASSWORD) is not None, email
     roles = [(await session.scalar(select(User.role).where(User.email == email))) for email in emails[:3]]
     assert roles == ["organiser", "chief_expert", "expert"]
 
@@ -86,7 +86,7 @@ async def test_a_password_someone_set_is_kept(engine: AsyncEngine, session: Asyn
     organiser.password_hash = await asyncio.to_thread(hash_password, "a private password")
     await session.commit()
     await load_demo(engine)
-    assert await authenticate(session, DEMO_ORGANISER, "a private password") is not None
+    assert await authenticate(session, PasswordChecks(), DEMO_ORGANISER, "a private password") is not None
 
 
 @dataclass

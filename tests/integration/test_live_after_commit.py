@@ -39,7 +39,7 @@ async def test_rolled_back_marks_are_never_announced_and_committed_ones_once(
     announced.clear()
 
     for code in codes:
-        await record_mark(session, place, Marker(None, judge), "C002", code, {"score": 2}, commit=False)
+        await record_mark(session, place, Marker(None, judge), "C002", code, {"score": 2})
     assert announced == []  # saved in the transaction, not yet committed
     await session.rollback()
     assert announced == []
@@ -50,7 +50,7 @@ async def test_rolled_back_marks_are_never_announced_and_committed_ones_once(
     assert judge is not None
     for competitor in ("C001", "C002"):
         for code in codes:
-            await record_mark(session, place, Marker(None, judge), competitor, code, {"score": 1}, commit=False)
+            await record_mark(session, place, Marker(None, judge), competitor, code, {"score": 1})
     await session.commit()
     assert announced == [notify.Change("SL2023", "marks", "23", "SF1", competitor) for competitor in ("C001", "C002")]
     assert await session.scalar(select(func.count()).select_from(JudgeScore)) == 6

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.models import AuditRecord
+from competition.writer import write
 from scoring.marking import find_place, set_marking_team
 from scoring.models import Aspect, JudgeScore, Measurement, SubCriterion
 from tests.helpers import World, add_scheme, api_token, build_world, csrf_headers, login
@@ -150,9 +151,8 @@ async def test_only_the_marking_team_marks_its_sub_criterion(
     client: AsyncTestClient[Any], session: AsyncSession, marking: Marking
 ) -> None:
     place = await find_place(session, "SL2023", "23", "SF1")
-    await set_marking_team(
-        session, place, marking.world.user("inese@example.lv"), marking.sub, ["E003", "E004", "E005"]
-    )
+    chief = marking.world.user("inese@example.lv")
+    await write(session, set_marking_team, place, chief, marking.sub, ["E003", "E004", "E005"])
     await session.commit()
     refused = await client.put(
         mark_url("C002", marking.aspects["J"]), json={"score": 2}, headers=marking.bearer("peteris")
@@ -174,7 +174,7 @@ async def test_a_team_smaller_than_the_judging_team_is_refused(session: AsyncSes
 
     place = await find_place(session, "SL2023", "23", "SF1")
     with pytest.raises(Invalid, match="at least 3"):
-        await set_marking_team(session, place, None, marking.sub, ["E003", "E004"])
+        await write(session, set_marking_team, place, None, marking.sub, ["E003", "E004"])
 
 
 @pytest.mark.parametrize(
@@ -359,8 +359,8 @@ async def test_a_judging_team_of_four_needs_four_scores_and_is_fixed_once_a_form
 
     place = await find_place(session, "SL2023", "23", "SF1")
     with pytest.raises(Invalid, match="3 to 5"):
-        await set_judging_team_size(session, place, None, 6)
-    await set_judging_team_size(session, place, marking.world.user("inese@example.lv"), 4)
+        await write(session, set_judging_team_size, place, None, 6)
+    await write(session, set_judging_team_size, place, marking.world.user("inese@example.lv"), 4)
     aspect = marking.aspects["J"]
     for who in ["peteris", "andris", "dace"]:
         response = await client.put(mark_url("C002", aspect), json={"score": 2}, headers=marking.bearer(who))
@@ -377,4 +377,4 @@ async def test_a_judging_team_of_four_needs_four_scores_and_is_fixed_once_a_form
     await session.commit()
     place = await find_place(session, "SL2023", "23", "SF1")
     with pytest.raises(Conflict, match="locked already"):
-        await set_judging_team_size(session, place, None, 3)
+        await write(session, set_judging_team_size, place, None, 3)

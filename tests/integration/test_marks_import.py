@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.models import AuditRecord
+from competition.writer import write
 from scoring.marking import find_place, set_marking_team
 from scoring.models import Aspect, Form, JudgeScore, Measurement, SubCriterion
 from tests.helpers import World, add_scheme, build_world
@@ -150,7 +151,7 @@ async def test_spread_and_conflicts_of_interest_refuse_the_file(
     sub, rows = await form_rows(session, "C002")
     j = next(row[1] for row in rows if row[2] is None)
     place = await find_place(session, "SL2023", "23", "SF1")
-    await set_marking_team(session, place, None, sub, ["E002", "E003", "E004"])  # E003 is from C002's RVT
+    await write(session, set_marking_team, place, None, sub, ["E002", "E003", "E004"])  # E003 is from C002's RVT
     file = workbook(tmp_path / "team.xlsx", [["C002", j, None, 2, 2, 2, None], ["C004", j, None, 0, 2, 2, None]])
     code, _out, err = await podium(capsys, *args(database_url, file))
     assert code != 0

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from competition.auth import authenticate
+from competition.auth import PasswordChecks, authenticate
 from competition.errors import Conflict, NotFound
 from competition.models import AuditRecord, Competitor, Expert, Institution, Sector, Skill, StageEntry, User
 from competition.registration import services
@@ -24,6 +24,7 @@ from competition.registration.records import (
     StageData,
     read_record,
 )
+from competition.writer import write
 from tests.helpers import World, build_world
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -65,8 +66,9 @@ async def refused(change: object) -> dict[str, str]:
 
 async def test_an_event_is_created_with_its_audit_record(session: AsyncSession) -> None:
     world = await build_world(session)
-    event = await services.create_event(
+    event = await write(
         session,
+        services.create_event,
         world.organiser,
         EventData(
             code="RC2022", name="Road construction 2022", starts=dt.date(2022, 5, 3), ends=dt.date(2022, 5, 4)
@@ -82,8 +84,9 @@ async def test_an_event_is_created_with_its_audit_record(session: AsyncSession) 
 async def test_an_event_code_is_unique_and_ends_after_it_starts(session: AsyncSession) -> None:
     world = await build_world(session)
     errors = await refused(
-        services.create_event(
+        write(
             session,
+            services.create_event,
             world.organiser,
             EventData(code="sl2023", name="Again", starts=dt.date(2023, 5, 2), ends=dt.date(2023, 5, 1)),
         )
@@ -97,8 +100,9 @@ async def test_an_event_code_is_unique_and_ends_after_it_starts(session: AsyncSe
 async def test_a_stage_ending_before_it_starts_is_refused(session: AsyncSession) -> None:
     await build_world(session)
     errors = await refused(
-        services.create_stage(
+        write(
             session,
+            services.create_stage,
             None,
             "SL2023",
             StageData(
@@ -116,14 +120,14 @@ async def test_a_stage_ending_before_it_starts_is_refused(session: AsyncSession)
 async def test_an_event_has_one_final(session: AsyncSession) -> None:
     await build_world(session)
     errors = await refused(
-        services.create_stage(session, None, "SL2023", StageData(code="F2", name="Final 2"))
+        write(session, services.create_stage, None, "SL2023", StageData(code="F2", name="Final 2"))
     )
     assert errors == {"kind": "SL2023 already has a final: FINAL."}
 
 
 async def test_a_competitor_is_registered_with_an_entry_in_their_stage(session: AsyncSession) -> None:
     world = await build_world(session)
-    created = await services.create_competitor(session, world.organiser, "SL2023", competitor())
+    created = await write(session, services.create_competitor, world.organiser, "SL2023", competitor())
     entries = list(
         await session.scalars(select(StageEntry.stage_id).where(StageEntry.competitor_id == created.id))
     )
@@ -132,7 +136,7 @@ async def test_a_competitor_is_registered_with_an_entry_in_their_stage(session: 
 
 async def test_moving_a_competitor_to_another_stage_moves_their_entry(session: AsyncSession) -> None:
     world = await build_world(session)
-    await services.update_competitor(session, None, "SL2023", "C001", competitor(code="C001", stage="FINAL"))
+    await write(session, services.update_competitor, None, "SL2023", "C001", competitor(code="C001", stage="FINAL"))
     moved = await session.scalar(select(Competitor).where(Competitor.code == "C001"))
     assert moved is not None and moved.stage_id == world.final.id
     entries = list(
@@ -150,8 +154,10 @@ async def test_an_entry_earned_by_advancing_is_kept_when_the_registration_change
         StageEntry(competitor_id=first.id, stage_id=world.final.id, advanced_from_id=world.semi_final.id)
     )
     await session.commit()
-    await services.update_competitor(
-        session, None, "SL2023", "C001", competitor(code="C001", first_name="Annija")
+    await write(
+        session,
+        services.update_competitor,
+        None, "SL2023", "C001", competitor(code="C001", first_name="Annija")
     )
     entries = set(
         await session.scalars(select(StageEntry.stage_id).where(StageEntry.competitor_id == first.id))
@@ -162,8 +168,10 @@ async def test_an_entry_earned_by_advancing_is_kept_when_the_registration_change
 async def test_a_competitor_names_known_records(session: AsyncSession) -> None:
     await build_world(session)
     errors = await refused(
-        services.create_competitor(
-            session, None, "SL2023", competitor(code="C001", institution="XYZ", skill="99", stage="SF9")
+        write(
+            session,
+            services.create_competitor,
+            None, "SL2023", competitor(code="C001", institution="XYZ", skill="99", stage="SF9")
         )
     )
     assert errors == {
@@ -200,7 +208,7 @@ async def test_form_values_that_cannot_be_read_are_named_per_field() -> None:
 async def test_an_institution_with_competitors_is_not_deleted(session: AsyncSession) -> None:
     await build_world(session)
     with pytest.raises(Conflict) as caught:
-        await services.delete_institution(session, None, "RTK")
+        await write(session, services.delete_institution, None, "RTK")
     assert caught.value.message == (
         "Rīgas Tehniskā koledža is still in use (competitors: 1, experts: 2) and cannot be deleted."
     )
@@ -209,10 +217,12 @@ async def test_an_institution_with_competitors_is_not_deleted(session: AsyncSess
 
 async def test_an_unused_institution_is_deleted(session: AsyncSession) -> None:
     await build_world(session)
-    await services.create_institution(
-        session, None, InstitutionData(code="ACME", name="Acme SIA", kind="company")
+    await write(
+        session,
+        services.create_institution,
+        None, InstitutionData(code="ACME", name="Acme SIA", kind="company")
     )
-    await services.delete_institution(session, None, "ACME")
+    await write(session, services.delete_institution, None, "ACME")
     assert await session.scalar(select(Institution).where(Institution.code == "ACME")) is None
 
 
@@ -220,12 +230,12 @@ async def test_a_skill_with_marks_is_not_deleted(session: AsyncSession) -> None:
     world = await build_world(session)
     await _give_a_mark(session, world)
     with pytest.raises(Conflict) as caught:
-        await services.delete_skill(session, None, "SL2023", "23")
+        await write(session, services.delete_skill, None, "SL2023", "23")
     assert "marks: 1" in caught.value.message
     with pytest.raises(Conflict):
-        await services.delete_competitor(session, None, "SL2023", "C001")
+        await write(session, services.delete_competitor, None, "SL2023", "C001")
     with pytest.raises(Conflict):
-        await services.delete_expert(session, None, "SL2023", "E002")
+        await write(session, services.delete_expert, None, "SL2023", "E002")
 
 
 async def _give_a_mark(session: AsyncSession, world: World) -> None:
@@ -275,37 +285,40 @@ async def _give_a_mark(session: AsyncSession, world: World) -> None:
 async def test_a_skill_with_competitors_is_not_deleted_but_an_empty_one_is(session: AsyncSession) -> None:
     await build_world(session)
     with pytest.raises(Conflict):
-        await services.delete_skill(session, None, "SL2023", "23")
-    await services.create_skill(
-        session, None, "SL2023", SkillData(code="40", name="Graphic Design Technology")
+        await write(session, services.delete_skill, None, "SL2023", "23")
+    await write(
+        session,
+        services.create_skill,
+        None, "SL2023", SkillData(code="40", name="Graphic Design Technology")
     )
-    await services.delete_skill(session, None, "SL2023", "40")
+    await write(session, services.delete_skill, None, "SL2023", "40")
     assert await session.scalar(select(Skill).where(Skill.code == "40")) is None
 
 
 async def test_a_stage_with_competitors_is_not_deleted(session: AsyncSession) -> None:
     await build_world(session)
     with pytest.raises(Conflict) as caught:
-        await services.delete_stage(session, None, "SL2023", "SF1")
+        await write(session, services.delete_stage, None, "SL2023", "SF1")
     assert "competitors: 4" in caught.value.message
 
 
 async def test_a_sector_is_renamed_and_a_second_with_the_same_name_refused(session: AsyncSession) -> None:
     await build_world(session)
-    sector = await services.create_sector(session, None, "SL2023", SectorData(name="Transport and logistics"))
+    sector = await write(session, services.create_sector, None, "SL2023", SectorData(name="Transport and logistics"))
     errors = await refused(
-        services.create_sector(session, None, "SL2023", SectorData(name="transport and logistics"))
+        write(session, services.create_sector, None, "SL2023", SectorData(name="transport and logistics"))
     )
     assert errors == {"name": "There is already a sector named transport and logistics."}
-    await services.update_sector(session, None, "SL2023", str(sector.id), SectorData(name="Transport"))
+    await write(session, services.update_sector, None, "SL2023", str(sector.id), SectorData(name="Transport"))
     assert await session.scalar(select(Sector.name).where(Sector.id == sector.id)) == "Transport"
 
 
 async def test_a_skill_names_a_known_sector(session: AsyncSession) -> None:
     await build_world(session)
     errors = await refused(
-        services.create_skill(
+        write(
             session,
+            services.create_skill,
             None,
             "SL2023",
             SkillData(code="40", name="Graphic Design Technology", sector="Creative arts"),
@@ -316,7 +329,7 @@ async def test_a_skill_names_a_known_sector(session: AsyncSession) -> None:
 
 async def test_an_expert_becomes_a_user_without_a_password(session: AsyncSession) -> None:
     world = await build_world(session)
-    created = await services.create_expert(session, world.organiser, "SL2023", expert())
+    created = await write(session, services.create_expert, world.organiser, "SL2023", expert())
     user = await session.scalar(select(User).where(User.email == "ruta@example.lv"))
     assert user is not None and created.user_id == user.id
     assert user.role == "expert" and user.password_hash is None and user.name == "Rūta Bērziņa"
@@ -324,21 +337,23 @@ async def test_an_expert_becomes_a_user_without_a_password(session: AsyncSession
 
 async def test_a_skill_has_one_chief_expert(session: AsyncSession) -> None:
     await build_world(session)
-    errors = await refused(services.create_expert(session, None, "SL2023", expert(role="chief_expert")))
+    errors = await refused(write(session, services.create_expert, None, "SL2023", expert(role="chief_expert")))
     assert errors == {"role": "Mobile Robotics already has a Chief Expert: Inese Kalniņa."}
 
 
 async def test_an_expert_promoted_to_chief_gets_the_chief_role(session: AsyncSession) -> None:
     await build_world(session)
-    await services.update_expert(
+    await write(
         session,
+        services.update_expert,
         None,
         "SL2023",
         "E001",
         expert(code="E001", first_name="Inese", last_name="Kalniņa", email="inese@example.lv", role="expert"),
     )
-    await services.update_expert(
+    await write(
         session,
+        services.update_expert,
         None,
         "SL2023",
         "E002",
@@ -364,24 +379,25 @@ async def test_an_expert_promoted_to_chief_gets_the_chief_role(session: AsyncSes
 
 async def test_an_organiser_sets_an_experts_password_and_they_can_log_in(session: AsyncSession) -> None:
     world = await build_world(session)
-    await services.create_expert(session, world.organiser, "SL2023", expert())
-    errors = await refused(services.set_expert_password(session, world.organiser, "SL2023", "E010", "short"))
+    await write(session, services.create_expert, world.organiser, "SL2023", expert())
+    errors = await refused(services.new_password_hash("short"))
     assert errors == {"password": "Use at least 8 characters."}
-    await services.set_expert_password(session, world.organiser, "SL2023", "E010", "a good long password")
-    assert await authenticate(session, "ruta@example.lv", "a good long password") is not None
+    password_hash = await services.new_password_hash("a good long password")
+    await write(session, services.set_expert_password, world.organiser, "SL2023", "E010", password_hash)
+    assert await authenticate(session, PasswordChecks(), "ruta@example.lv", "a good long password") is not None
 
 
 async def test_unknown_codes_are_not_found(session: AsyncSession) -> None:
     await build_world(session)
     with pytest.raises(NotFound):
-        await services.delete_competitor(session, None, "SL2023", "C999")
+        await write(session, services.delete_competitor, None, "SL2023", "C999")
     with pytest.raises(NotFound):
-        await services.create_stage(session, None, "NOPE", StageData(code="X", name="X"))
+        await write(session, services.create_stage, None, "NOPE", StageData(code="X", name="X"))
 
 
 async def test_deleting_an_event_removes_its_records(session: AsyncSession) -> None:
     await build_world(session)
-    await services.delete_event(session, None, "SL2023")
+    await write(session, services.delete_event, None, "SL2023")
     assert list(await session.scalars(select(Competitor))) == []
     assert list(await session.scalars(select(Expert))) == []
     assert await session.scalar(select(AuditRecord.action).where(AuditRecord.action == "event_deleted"))
@@ -389,8 +405,9 @@ async def test_deleting_an_event_removes_its_records(session: AsyncSession) -> N
 
 async def test_an_update_audits_only_what_changed(session: AsyncSession) -> None:
     world = await build_world(session)
-    await services.update_competitor(
+    await write(
         session,
+        services.update_competitor,
         world.organiser,
         "SL2023",
         "C001",

@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from competition.writer import write
 from scoring.publishing import publish_results
 from scoring.results import stage_results
 from tests.helpers import World, add_scheme, api_token, build_world, mark_all
@@ -65,7 +66,7 @@ async def test_chief_expert_and_organisers_read_unpublished_results(
 
 async def test_published_results_are_for_everyone(client: AsyncTestClient[Any], session: AsyncSession) -> None:
     world = await marked(session)
-    await publish_results(session, world.organiser, world.event, world.skill, world.semi_final)
+    await write(session, publish_results, world.organiser, world.event, world.skill, world.semi_final)
     response = await client.get(URL)
     assert response.status_code == 200
     results = await stage_results(session, world.event, world.skill, world.semi_final)
@@ -77,7 +78,7 @@ async def test_a_bad_token_is_401_even_for_published_results(
     client: AsyncTestClient[Any], session: AsyncSession
 ) -> None:
     world = await marked(session)
-    await publish_results(session, world.organiser, world.event, world.skill, world.semi_final)
+    await write(session, publish_results, world.organiser, world.event, world.skill, world.semi_final)
     response = await client.get(URL, headers=bearer("pod_not-a-token"))
     assert response.status_code == 401
     assert set(response.json()) == {"detail"}

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from competition.writer import write
 from scoring.marks import bump_revision
 from scoring.models import Aspect, Form, MarkingScheme, SubCriterion
 from scoring.publishing import publish_results
@@ -109,7 +110,7 @@ async def test_export_results_writes_results_criteria_every_aspect_mark_and_the_
     session.add_all(Form(sub_criterion_id=sub, competitor_id=world.competitors[2].id, locked=True) for sub in subs)
     await bump_revision(session, scheme.id)
     await session.commit()
-    await publish_results(session, world.organiser, world.event, world.skill, world.semi_final)
+    await write(session, publish_results, world.organiser, world.event, world.skill, world.semi_final)
     await add_scheme(session, world.skill, world.final)
     await add_scheme(session, world.other_skill, world.final)
     aspects = int(await session.scalar(select(func.count(Aspect.id)).where(Aspect.scheme_id == scheme.id)) or 0)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition import i18n
 from competition.models import StageEntry
+from competition.writer import write
 from scoring import rules
 from scoring.publishing import advance_to_final, publish_results
 from scoring.results import is_published, stage_results
@@ -31,7 +32,7 @@ async def with_final(session: AsyncSession) -> World:
     semi = await add_scheme(session, world.skill, world.semi_final)
     for competitor, score in zip(world.competitors, [3, 2, 1, 2], strict=True):
         await mark_all(session, semi, competitor, world.experts[:3], score=score)
-    await advance_to_final(session, world.organiser, world.event, world.skill, world.semi_final)
+    await write(session, advance_to_final, world.organiser, world.event, world.skill, world.semi_final)
     final = await add_scheme(session, world.skill, world.final)
     anna, janis, _liga, martins = world.competitors
     for competitor, score in ((anna, 3), (janis, 2), (martins, 1)):
@@ -79,7 +80,7 @@ async def test_marks_behind_the_figures_are_only_for_the_chief_expert_and_organi
     client: AsyncTestClient[Any], session: AsyncSession, who: str | None
 ) -> None:
     world = await with_final(session)
-    await publish_results(session, world.organiser, world.event, world.skill, world.final)
+    await write(session, publish_results, world.organiser, world.event, world.skill, world.final)
     if who:
         await login(client, who)
     for url in (f"{FINAL}/results/competitors/C001", f"{FINAL}/forms?competitor=C001", f"{FINAL}/results/export",
@@ -208,6 +209,6 @@ async def test_blank_forms_for_the_skills_experts_and_filled_ones_for_the_chief_
 
 async def test_results_pages_speak_latvian(client: AsyncTestClient[Any], session: AsyncSession) -> None:
     world = await with_final(session)
-    await publish_results(session, world.organiser, world.event, world.skill, world.final)
+    await write(session, publish_results, world.organiser, world.event, world.skill, world.final)
     page = (await client.get(f"{FINAL}/results", headers={"accept-language": "lv"})).text
     assert "Zelts" in page and "100,00" in page

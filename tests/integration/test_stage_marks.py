@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from competition.writer import write
 from scoring import rules
 from scoring.marks import bump_revision, load_stage_marks
 from scoring.models import Aspect, Form, JudgeScore, MarkingScheme, Measurement, SubCriterion
@@ -102,11 +103,11 @@ async def test_progress_counted_by_the_database_is_the_progress_of_the_marks(ses
     place = await find_place(session, "SL2023", "23", "SF1")
     andris, dace, peteris = world.experts[2], world.experts[3], world.experts[0]
     for expert, score in [(andris, 2), (dace, 2), (peteris, 3)]:  # C002: within the rule
-        await record_mark(session, place, Marker(None, expert), "C002", judged[0], {"score": score})
+        await write(session, record_mark, place, Marker(None, expert), "C002", judged[0], {"score": score})
     for expert, score in [(andris, 0), (dace, 2), (peteris, 3)]:  # C002: a disagreement
-        await record_mark(session, place, Marker(None, expert), "C002", judged[1], {"score": score})
-    await record_mark(session, place, Marker(None, andris), "C002", judged[2], {"score": 1})  # waiting
-    await record_mark(session, place, Marker(None, andris), "C002", measured or "", {"value": "yes"})
+        await write(session, record_mark, place, Marker(None, expert), "C002", judged[1], {"score": score})
+    await write(session, record_mark, place, Marker(None, andris), "C002", judged[2], {"score": 1})  # waiting
+    await write(session, record_mark, place, Marker(None, andris), "C002", measured or "", {"value": "yes"})
     marks = await load_stage_marks(session, world.skill, world.semi_final.id)
     assert marks is not None
     counted = await stage_progress(session, world.skill, world.semi_final.id)
