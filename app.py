@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     session_config = ServerSideSessionConfig(
         key=SESSION_COOKIE, secure=settings.https, httponly=True, samesite="lax", max_age=14 * 24 * 3600
     )
-    session_backend = LoginSessions(session_config, engine, sessions)
+    session_backend = LoginSessions(session_config, engine)
     csrf_config = CSRFConfig(
         secret=settings.secret,
         cookie_name=CSRF_COOKIE,
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             SecurityHeadersMiddleware,
             DefineMiddleware(AdmissionMiddleware, limit=settings.max_requests),
             DefineMiddleware(SessionMiddleware, backend=session_backend),
-            DefineMiddleware(AuthMiddleware, sessions=sessions),
+            DefineMiddleware(AuthMiddleware, engine=engine),
             LanguageMiddleware,
             DefineMiddleware(CSRFUnlessBearerMiddleware, config=csrf_config),
         ],

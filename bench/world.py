@@ -32,6 +32,7 @@ from competition.models import (
     StageEntry,
     User,
 )
+from scoring.marks import refresh_marks
 from scoring.models import Aspect, Form, JudgeScore, MarkingScheme, Measurement, SchemeStatus, SubCriterion
 from scoring.scheme import save_scheme
 from scoring.scheme_data import (
@@ -282,4 +283,7 @@ async def _mark_everything(session: AsyncSession, event_id: int, judges: int, no
         for sub_id, skill_id in subs for competitor_id in by_skill.get(skill_id, [])
     ])
     await session.execute(update(MarkingScheme).values(revision=MarkingScheme.revision + 1))
+    stage_of = dict((await session.execute(select(MarkingScheme.skill_id, MarkingScheme.stage_id))).all())
+    for skill in await session.scalars(select(Skill).where(Skill.event_id == event_id)):
+        await refresh_marks(session, skill, stage_of[skill.id])  # the aspect marks the services would have kept
     return total_scores, total_measurements

@@ -36,7 +36,7 @@ async def save_user(session: AsyncSession, email: str, role: str, name: str, pas
         user.name = name
     if password_hash is not None:
         user.password_hash = password_hash
-    audit.record(
+    await audit.record(
         session,
         None,
         "user_added" if created else "user_updated",
@@ -72,5 +72,5 @@ async def choose_language(session: AsyncSession, user_id: int, language: str) ->
     """The language a user chose for their pages (remembered for their next log-in)."""
     user = await session.get(User, user_id)
     if user is not None and user.language != language:
-        audit.record(session, user, "language", f"user {user.email}"[:64], old=user.language, new=language)
+        await audit.record(session, user, "language", f"user {user.email}"[:64], old=user.language, new=language)
         user.language = language

@@ -1,10 +1,15 @@
-"""The append-only audit trail: one `record()` call per state change, inside that change's transaction."""
+"""The append-only audit trail: one `record()` call per state change, inside that change's transaction.
+
+A record is inserted at once (one statement, no unit of work: a save writes one on every tap), so a
+change refused afterwards, or a savepoint rolled back, takes its record with it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.models import AuditRecord, User
@@ -25,7 +30,7 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def record(
+async def record(
     session: AsyncSession,
     actor: Actor,
     action: str,
@@ -38,20 +43,25 @@ def record(
     old: Any = None,
     new: Any = None,
     reason: str | None = None,
-) -> AuditRecord:
+) -> None:
     """Add one audit record (who, what, from which value to which, why) to the session's transaction."""
-    entry = AuditRecord(
-        user_id=actor.id if actor is not None else None,
-        actor=actor_name(actor),
-        event_id=event_id,
-        skill_id=skill_id,
-        stage_id=stage_id,
-        competitor_id=competitor_id,
-        subject=subject[:64],
-        action=action,
-        old_value=_as_text(old),
-        new_value=_as_text(new),
-        reason=reason,
+    connection = await session.connection()  # one statement, no unit of work: a save writes one on every tap
+    await connection.execute(
+        insert(AuditRecord),
+        [
+            {
+                "at": dt.datetime.now(dt.UTC),
+                "user_id": actor.id if actor is not None else None,
+                "actor": actor_name(actor),
+                "event_id": event_id,
+                "skill_id": skill_id,
+                "stage_id": stage_id,
+                "competitor_id": competitor_id,
+                "subject": subject[:64],
+                "action": action,
+                "old_value": _as_text(old),
+                "new_value": _as_text(new),
+                "reason": reason,
+            }
+        ],
     )
-    session.add(entry)
-    return entry

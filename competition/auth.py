@@ -29,11 +29,10 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 from redis.asyncio import Redis
-from sqlalchemy import case, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from competition.db import upsert
 from competition.errors import Unavailable
 from competition.i18n import gettext as _
 from competition.models import ApiToken, Expert, ExpertRole, LoginAttempt, LoginSession, Role, Skill, User
@@ -137,9 +136,9 @@ class AuthMiddleware:
     """Sets `scope["user"]` to the logged-in `User` (or None): bearer token first, else the log-in session
     (whose user `LoginSessions` read with it)."""
 
-    def __init__(self, app: Any, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, app: Any, engine: AsyncEngine) -> None:
         self.app = app
-        self.sessions = sessions
+        self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -149,10 +148,9 @@ class AuthMiddleware:
     async def _identify(self, scope: Scope) -> tuple[User | None, str | None]:
         token = bearer_token(scope)
         if token is not None:
-            async with self.sessions() as db:
-                user = await db.scalar(
-                    select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.digest == digest(token))
-                )
+            async with self.engine.connect() as db:
+                row = (await db.execute(_USER_OF_TOKEN, {"digest": digest(token)})).one_or_none()
+            user = _user_of(row) if row is not None else None
             if user is None or not user.is_active:
                 return None, "bad_token"
             return user, "token"
@@ -163,6 +161,21 @@ class AuthMiddleware:
 
 
 SESSION_COOKIE = "podium_session"
+_USER_COLUMNS = tuple(User.__table__.columns)
+_USER_OF_TOKEN = (
+    select(*_USER_COLUMNS).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.digest == bindparam("digest"))
+)
+_SESSION = (
+    select(LoginSession.data, LoginSession.expires_at, *_USER_COLUMNS)
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.digest == bindparam("digest"), LoginSession.expires_at > bindparam("now"))
+)
+"""Asked on every request, so built once, and read as plain rows (no unit of work)."""
+
+
+def _user_of(row: Any) -> User:
+    """The asking user as a record of its own (read-only: requests change users through services)."""
+    return User(**{column.key: row._mapping[column] for column in _USER_COLUMNS})
 
 
 def _has_session_cookie(scope: Scope) -> bool:
@@ -202,31 +215,21 @@ class LoginSessions(ServerSideSessionBackend):
     LOADED = "podium_session_loaded"
     RENEW_AFTER_S = 24 * 3600
 
-    def __init__(
-        self, config: ServerSideSessionConfig, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-    ) -> None:
+    def __init__(self, config: ServerSideSessionConfig, engine: AsyncEngine) -> None:
         super().__init__(config)
         self.engine = engine
-        self.sessions = sessions
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
         cookie = connection.cookies.get(self.config.key)
         if not cookie or cookie == "null":
             return {}
-        async with self.sessions() as db:
-            found = (
-                await db.execute(
-                    select(LoginSession.data, LoginSession.expires_at, User)
-                    .join(User, User.id == LoginSession.user_id)
-                    .where(LoginSession.digest == digest(cookie), LoginSession.expires_at > _utcnow())
-                )
-            ).one_or_none()
+        async with self.engine.connect() as db:
+            found = (await db.execute(_SESSION, {"digest": digest(cookie), "now": _utcnow()})).one_or_none()
         if found is None:
             return {}
-        data, expires_at, user = found
-        values: dict[str, Any] = json.loads(data)
-        connection.scope[self.LOADED] = (dict(values), expires_at)  # type: ignore[literal-required]
-        connection.scope[self.USER] = user  # type: ignore[literal-required]
+        values: dict[str, Any] = json.loads(found.data)
+        connection.scope[self.LOADED] = (dict(values), found.expires_at)  # type: ignore[literal-required]
+        connection.scope[self.USER] = _user_of(found)  # type: ignore[literal-required]
         return values
 
     async def store_in_message(
@@ -326,10 +329,9 @@ async def _count_attempt(session: AsyncSession, key: str, window_s: int) -> int:
     """One more attempt for `key` in its window (a window that has ended starts again); the count now."""
     now = _utcnow()
     ends = now + dt.timedelta(seconds=window_s)
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     over = LoginAttempt.window_ends < now
     statement = (
-        insert(LoginAttempt)
+        upsert(session, LoginAttempt)
         .values(key=key, attempts=1, window_ends=ends)
         .on_conflict_do_update(
             index_elements=[LoginAttempt.key],

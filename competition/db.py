@@ -22,6 +22,8 @@ from typing import Any
 import aiosqlite
 from advanced_alchemy.base import IdentityAuditBase, IdentityBase, orm_registry
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -34,6 +36,7 @@ __all__ = [
     "is_sqlite",
     "metadata",
     "session_factory",
+    "upsert",
 ]
 
 Base = IdentityBase
@@ -142,6 +145,11 @@ def create_engine(url: str, *, null_pool: bool = False, echo: bool = False) -> A
     if not null_pool:
         kwargs["pool_timeout"] = POOL_TIMEOUT_S
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def upsert(session: AsyncSession, model: Any) -> Any:
+    """An INSERT for `model` that can say ON CONFLICT … DO UPDATE, in the session's database's dialect."""
+    return (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

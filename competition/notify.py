@@ -53,18 +53,6 @@ def on_commit(session: AsyncSession | Session, change: Change) -> None:
         pending.append(change)
 
 
-def pending(session: AsyncSession | Session) -> int:
-    """How many changes the session's transaction has to announce so far (see `forget_since`)."""
-    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
-    return len(sync_session.info.get(_PENDING, []))
-
-
-def forget_since(session: AsyncSession | Session, count: int) -> None:
-    """Drop the changes registered after the first `count`: a savepoint that registered them was rolled back."""
-    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
-    del sync_session.info.get(_PENDING, [])[count:]
-
-
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
     pending: list[Change] = session.info.pop(_PENDING, [])

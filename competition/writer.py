@@ -12,12 +12,12 @@ transaction ended first, so a request holds one pooled connection at a time and 
 fresh data inside its own write transaction; afterwards that session forgets what it had loaded
 (the records it holds keep their values), so that what it reads next is read afresh.
 
-SQLite has one writer per file. Writers of this process queue on one lock (fair, first come first
-served), so none fails with "database is locked" and none sleeps in SQLite's busy handler; the
-lock's holder takes every change queued behind it into its transaction (group commit: one BEGIN
-IMMEDIATE and one COMMIT for a burst of saves), each change in a savepoint of its own, so that one
-refusal leaves the others be. Another process's writer (a command, a second worker) is met at BEGIN
-IMMEDIATE and waited for without blocking the event loop.
+SQLite has one writer per file. Changes of this process queue (first come, first served) for one
+consumer, so none fails with "database is locked" and none sleeps in SQLite's busy handler. It takes
+what is queued into one transaction (group commit: one BEGIN IMMEDIATE and one COMMIT for a burst of
+saves); should one of them be refused, the transaction is rolled back and each is made again on its
+own, so that one refusal leaves the others be. Another process's writer (a command, a second worker)
+is met at BEGIN IMMEDIATE and waited for without blocking the event loop.
 
 PostgreSQL runs each change in its own transaction at once: services take row locks where they must
 (a stage's marks are claimed on its marking scheme's row), so any number of workers write together.
@@ -34,7 +34,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from competition import i18n, notify
+from competition import i18n
 from competition.db import WRITE_OPTION, session_factory
 from competition.errors import Unavailable
 from competition.i18n import gettext as _
@@ -45,8 +45,9 @@ Change = Callable[[AsyncSession], Awaitable[Any]]
 
 BUSY_WAIT_S = 30.0
 """How long a writer waits for another process's write lock before the change is refused as busy (503)."""
-MAX_BATCH = 200
-"""The most changes one transaction takes: a long queue is committed in several steps."""
+MAX_BATCH = 10
+"""The most changes one transaction takes. A batch runs without giving way to the event loop (SQLite answers
+at once), so it is kept short: a long queue is committed in several steps, with other requests served between."""
 
 
 @dataclass(eq=False)
@@ -97,40 +98,43 @@ class Writer:
                 await self._together(batch)
 
     async def _together(self, batch: list[_Job]) -> None:
-        """One transaction for the batch, each change in a savepoint of its own when there are several."""
-        outcomes: dict[_Job, tuple[bool, Any]] = {}
+        """One transaction for the batch. Should any change of it be refused (or fail), the transaction is rolled
+        back and each change made again in a transaction of its own, so that a refusal leaves the others be."""
         try:
-            async with self.sessions() as session:
-                await self._begin(session)
-                if len(batch) == 1:
-                    outcomes[batch[0]] = (True, await self._change(session, batch[0]))
+            results = await self._transaction(batch)
+        except Exception as error:
+            if len(batch) == 1:
+                self._settle(batch[0], error=error)
+                return
+            for job in batch:
+                try:
+                    (result,) = await self._transaction([job])
+                except Exception as refusal:
+                    self._settle(job, error=refusal)
                 else:
-                    for job in batch:
-                        outcomes[job] = await self._in_savepoint(session, job)
-                await session.commit()
-        except Exception as error:  # the whole transaction failed: every change of it is refused
-            outcomes = {job: (False, error) for job in batch}
-        for job in batch:
-            made, value = outcomes[job]
-            if not job.future.done():
-                if made:
-                    job.future.set_result(value)
-                else:
-                    job.future.set_exception(value)
+                    self._settle(job, result=result)
+            return
+        for job, result in zip(batch, results, strict=True):
+            self._settle(job, result=result)
+
+    async def _transaction(self, batch: list[_Job]) -> list[Any]:
+        async with self.sessions() as session:
+            await self._begin(session)
+            results = []
+            for job in batch:
+                with i18n.language(job.language):
+                    results.append(await job.change(session))
+            await session.commit()
+            return results
 
     @staticmethod
-    async def _change(session: AsyncSession, job: _Job) -> Any:
-        with i18n.language(job.language):
-            return await job.change(session)
-
-    async def _in_savepoint(self, session: AsyncSession, job: _Job) -> tuple[bool, Any]:
-        announced = notify.pending(session)
-        try:
-            async with session.begin_nested():
-                return True, await self._change(session, job)
-        except Exception as error:  # this change is refused; the batch's others stand
-            notify.forget_since(session, announced)
-            return False, error
+    def _settle(job: _Job, *, result: Any = None, error: BaseException | None = None) -> None:
+        if job.future.done():  # the caller has gone
+            return
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(result)
 
     async def _begin(self, session: AsyncSession) -> None:
         """BEGIN IMMEDIATE: the file's write lock at once, waiting (without blocking the loop) while another
@@ -192,6 +196,6 @@ async def write(
     try:
         result: T = await writer_of(engine).run(bound)
     finally:
-        if caller is not None:
+        if caller is not None and caller.identity_map:
             caller.expunge_all()
     return result

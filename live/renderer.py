@@ -36,9 +36,12 @@ from scoring.results_pages import mark
 
 log = logging.getLogger(__name__)
 
-COALESCE_S = 0.5
+COALESCE_S = 1.0
 """Changes within this long of the first are rendered together: during marking a skill changes many
-times a second, its board twice a second at most."""
+times a second, its board once a second at most (each render is sent to every viewer)."""
+OFFERS_AT_ONCE = 100
+"""Viewers woken to send in one turn of the event loop: a change reaches a thousand viewers in ten turns,
+with saves and pages served between them, instead of holding the loop for all thousand sends."""
 REFRESH = ""
 """Queued for a viewer that fell behind: send it the whole board."""
 
@@ -155,10 +158,10 @@ class BoardRenderer:
         try:
             if None in skills:
                 await self._render(event)
-                self._send_all(event, full=True)
+                await self._send_all(event, full=True)
             else:
                 changed = await self._render(event, {s for s in skills if s is not None})
-                self._send_all(event, skills=changed)
+                await self._send_all(event, skills=changed)
         except Exception:
             log.exception("rendering the board of %s failed", event)
 
@@ -238,7 +241,7 @@ class BoardRenderer:
             "boards": board.boards,
         }
 
-    def _send_all(self, event: str, *, full: bool = False, skills: set[str] | None = None) -> None:
+    async def _send_all(self, event: str, *, full: bool = False, skills: set[str] | None = None) -> None:
         viewers = self.viewers.get(event)
         if not viewers or event not in self.boards:
             return
@@ -251,10 +254,12 @@ class BoardRenderer:
                 messages[language] = "".join(
                     out_of_band(fragments[code]) for code in sorted(skills or ()) if code in fragments
                 )
-        for viewer in list(viewers):
+        for number, viewer in enumerate(list(viewers), start=1):
             message = messages.get(viewer.language)
             if message:
                 viewer.offer(message)
+            if number % OFFERS_AT_ONCE == 0:
+                await asyncio.sleep(0)  # let others have the loop between the groups of sends
 
     # --- viewers -------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ async def set_visibility(session: AsyncSession, actor: User | None, event: Event
     old = stored.visibility
     if old != policy:
         stored.visibility = policy
-        audit.record(session, actor, "visibility", event.code, event_id=event.id, old=old, new=policy)
+        await audit.record(session, actor, "visibility", event.code, event_id=event.id, old=old, new=policy)
         notify.on_commit(session, notify.Change(event=event.code, what="board"))
     return policy
 
@@ -78,7 +78,7 @@ async def ceremony_step(
             session.add(reveal)
         else:
             reveal.step = step
-        audit.record(
+        await audit.record(
             session,
             actor,
             "ceremony",

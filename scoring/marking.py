@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition import audit, notify
@@ -33,7 +33,16 @@ from competition.i18n import gettext as _
 from competition.models import Competitor, Event, Expert, ExpertRole, Role, Skill, Stage, StageEntry, User
 from competition.registration.services import code_is, get_event, get_skill, get_stage
 from scoring import rules
-from scoring.marks import AspectRule, bump_revision, judged, load_stage_marks, measured, scheme_rules
+from scoring.marks import (
+    AspectRule,
+    bump_revision,
+    judged,
+    keep_mark,
+    load_stage_marks,
+    measured,
+    refresh_marks,
+    scheme_rules,
+)
 from scoring.models import (
     Aspect,
     AspectKind,
@@ -111,15 +120,83 @@ def _spread(event_spread: int | None) -> int:
     return event_spread if event_spread is not None else 1
 
 
+# The statements a save runs on every tap are built once, with bound parameters.
+_PLACE = (
+    select(Event, Skill, Stage, MarkingScheme.id, MarkingScheme.judges, MarkingScheme.status)
+    .join(Skill, Skill.event_id == Event.id)
+    .join(Stage, Stage.event_id == Event.id)
+    .join(MarkingScheme, (MarkingScheme.skill_id == Skill.id) & (MarkingScheme.stage_id == Stage.id))
+    .where(
+        func.lower(Event.code) == bindparam("event"),
+        func.lower(Skill.code) == bindparam("skill"),
+        func.lower(Stage.code) == bindparam("stage"),
+    )
+)
+_PLACE_NOW = (
+    select(
+        MarkingScheme.id,
+        MarkingScheme.judges,
+        MarkingScheme.status,
+        MarkingScheme.rules_revision,
+        MarkingScheme.created_at,
+        Event.revision,
+        Event.judgement_spread,
+    )
+    .select_from(Event)
+    .join(Skill, Skill.event_id == Event.id)
+    .join(Stage, Stage.event_id == Event.id)
+    .join(MarkingScheme, (MarkingScheme.skill_id == Skill.id) & (MarkingScheme.stage_id == Stage.id))
+    .where(
+        func.lower(Event.code) == bindparam("event"),
+        func.lower(Skill.code) == bindparam("skill"),
+        func.lower(Stage.code) == bindparam("stage"),
+    )
+    .with_for_update(of=MarkingScheme)
+)
+_SCHEME_NOW = (
+    select(
+        MarkingScheme.judges,
+        MarkingScheme.status,
+        MarkingScheme.rules_revision,
+        MarkingScheme.created_at,
+        Event.revision,
+        Event.judgement_spread,
+    )
+    .join(Skill, Skill.id == MarkingScheme.skill_id)
+    .join(Event, Event.id == Skill.event_id)
+    .where(MarkingScheme.id == bindparam("scheme"))
+    .with_for_update(of=MarkingScheme)
+)
+_FORM_LOCKED = select(Form.locked).where(
+    Form.sub_criterion_id == bindparam("sub"), Form.competitor_id == bindparam("competitor")
+)
+_SCORES = select(JudgeScore.expert_id, JudgeScore.score).where(
+    JudgeScore.aspect_id == bindparam("aspect"), JudgeScore.competitor_id == bindparam("competitor")
+)
+_CHANGE_SCORE = (
+    update(JudgeScore)
+    .where(
+        JudgeScore.aspect_id == bindparam("at_aspect"),
+        JudgeScore.competitor_id == bindparam("at_competitor"),
+        JudgeScore.expert_id == bindparam("at_expert"),
+    )
+    .values(score=bindparam("new_score"))
+)
+_MEASUREMENT = select(Measurement.value, Measurement.reason).where(
+    Measurement.aspect_id == bindparam("aspect"), Measurement.competitor_id == bindparam("competitor")
+)
+_CHANGE_MEASUREMENT = (
+    update(Measurement)
+    .where(Measurement.aspect_id == bindparam("at_aspect"), Measurement.competitor_id == bindparam("at_competitor"))
+    .values(value=bindparam("new_value"), reason=bindparam("new_reason"), expert_id=bindparam("new_expert"))
+)
+
+
 async def find_place(session: AsyncSession, event_code: str, skill_code: str, stage_code: str) -> MarkingPlace:
     """The skill and stage by their codes, or NotFound (also when the stage has no marking scheme)."""
     found = (
         await session.execute(
-            select(Event, Skill, Stage, MarkingScheme.id, MarkingScheme.judges, MarkingScheme.status)
-            .join(Skill, Skill.event_id == Event.id)
-            .join(Stage, Stage.event_id == Event.id)
-            .join(MarkingScheme, (MarkingScheme.skill_id == Skill.id) & (MarkingScheme.stage_id == Stage.id))
-            .where(code_is(Event, event_code), code_is(Skill, skill_code), code_is(Stage, stage_code))
+            _PLACE, {"event": event_code.lower(), "skill": skill_code.lower(), "stage": stage_code.lower()}
         )
     ).one_or_none()
     if found is not None:  # one query on every save; the look-ups below only to say what is missing
@@ -147,6 +224,15 @@ async def place_of(session: AsyncSession, event: Event, skill: Skill, stage: Sta
     return MarkingPlace(
         event, skill, stage, scheme_id, judges, status == SchemeStatus.READY, _spread(event.judgement_spread)
     )
+
+
+@dataclass(frozen=True)
+class StageCodes:
+    """A skill in a stage as a request names it: the event's, skill's and stage's codes."""
+
+    event: str
+    skill: str
+    stage: str
 
 
 def _no_scheme(skill: str, stage: str) -> NotFound:
@@ -281,45 +367,67 @@ _rules_cache: OrderedDict[int, tuple[tuple[Any, ...], StageRules]] = OrderedDict
 def forget_cached_rules() -> None:
     """Read every stage's rules afresh (tests, whose databases start from id 1 again)."""
     _rules_cache.clear()
+    _places_cache.clear()
 
 
-async def claim(session: AsyncSession, place: MarkingPlace) -> ClaimedStage:
+async def claim(session: AsyncSession, place: MarkingPlace | StageCodes) -> ClaimedStage:
     """Inside a change's transaction: the stage's marking scheme as it is now, and its rules.
 
+    `place` is one read before, or the codes a request names (a save looks nothing up before its change).
     On PostgreSQL the scheme's row is locked until the transaction ends, so that changes of one stage's
     marks never interleave (on SQLite the writer already holds the file's write lock)."""
-    row = (
-        await session.execute(
-            select(
-                MarkingScheme.judges,
-                MarkingScheme.status,
-                MarkingScheme.rules_revision,
-                MarkingScheme.created_at,
-                Event.revision,
-                Event.judgement_spread,
-            )
-            .join(Skill, Skill.id == MarkingScheme.skill_id)
-            .join(Event, Event.id == Skill.event_id)
-            .where(MarkingScheme.id == place.scheme_id)
-            .with_for_update(of=MarkingScheme)
-        )
-    ).one_or_none()
+    if isinstance(place, StageCodes):
+        return await _claim_by_codes(session, place)
+    connection = await session.connection()  # the hot statements go straight to the connection (no unit of work)
+    row = (await connection.execute(_SCHEME_NOW, {"scheme": place.scheme_id})).one_or_none()
     if row is None:  # replaced since the place was read
         raise _no_scheme(place.skill.code, place.stage.code)
     judges, status, rules_revision, created, event_revision, spread = row
     fresh = MarkingPlace(
         place.event, place.skill, place.stage, place.scheme_id, judges, status == SchemeStatus.READY, _spread(spread)
     )
-    revision = (rules_revision, created, event_revision)
+    return await _with_rules(session, fresh, (rules_revision, created, event_revision))
+
+
+_places_cache: OrderedDict[tuple[str, str, str], tuple[tuple[Any, ...], Event, Skill, Stage]] = OrderedDict()
+"""The event, skill and stage records a save names by codes, kept while the event's revision is the same."""
+
+
+async def _claim_by_codes(session: AsyncSession, codes: StageCodes) -> ClaimedStage:
+    key = (codes.event.lower(), codes.skill.lower(), codes.stage.lower())
+    connection = await session.connection()
+    named = {"event": key[0], "skill": key[1], "stage": key[2]}
+    found = (await connection.execute(_PLACE_NOW, named)).one_or_none()
+    if found is None:  # say what is missing
+        await find_place(session, codes.event, codes.skill, codes.stage)
+        raise _no_scheme(codes.skill, codes.stage)
+    scheme_id, judges, status, rules_revision, created, event_revision, spread = found
+    cached = _places_cache.get(key)
+    if cached is not None and cached[0] == (scheme_id, event_revision):
+        _places_cache.move_to_end(key)
+        event, skill, stage = cached[1:]
+    else:
+        place = await find_place(session, codes.event, codes.skill, codes.stage)
+        event, skill, stage = place.event, place.skill, place.stage
+        _places_cache[key] = ((scheme_id, event_revision), event, skill, stage)
+        while len(_places_cache) > CACHED_RULES:
+            _places_cache.popitem(last=False)
+    place = MarkingPlace(event, skill, stage, scheme_id, judges, status == SchemeStatus.READY, _spread(spread))
+    return await _with_rules(session, place, (rules_revision, created, event_revision))
+
+
+async def _with_rules(session: AsyncSession, place: MarkingPlace, revision: tuple[Any, ...]) -> ClaimedStage:
+    """The claimed stage with its rules: kept from an earlier change while `revision` (the scheme's rules
+    revision and creation, the event's revision) is the same, else read now."""
     cached = _rules_cache.get(place.scheme_id)
     if cached is not None and cached[0] == revision:
         _rules_cache.move_to_end(place.scheme_id)
-        return ClaimedStage(fresh, cached[1])
-    stage_rules = await _read_rules(session, fresh)
+        return ClaimedStage(place, cached[1])
+    stage_rules = await _read_rules(session, place)
     _rules_cache[place.scheme_id] = (revision, stage_rules)
     while len(_rules_cache) > CACHED_RULES:
         _rules_cache.popitem(last=False)
-    return ClaimedStage(fresh, stage_rules)
+    return ClaimedStage(place, stage_rules)
 
 
 async def _read_rules(session: AsyncSession, place: MarkingPlace) -> StageRules:
@@ -412,11 +520,8 @@ async def _form(session: AsyncSession, sub_criterion_id: int, competitor_id: int
 
 
 async def _is_locked(session: AsyncSession, sub_criterion_id: int, competitor_id: int) -> bool:
-    return bool(
-        await session.scalar(
-            select(Form.locked).where(Form.sub_criterion_id == sub_criterion_id, Form.competitor_id == competitor_id)
-        )
-    )
+    connection = await session.connection()
+    return bool(await connection.scalar(_FORM_LOCKED, {"sub": sub_criterion_id, "competitor": competitor_id}))
 
 
 def _locked(competitor: CompetitorInStage, sub: str) -> Conflict:
@@ -492,7 +597,7 @@ def parse_value(rule: AspectRule, raw: object, reason: str) -> Decimal:
     return value
 
 
-def audit_score(
+async def audit_score(
     session: AsyncSession,
     stage: ClaimedStage,
     actor: User | None,
@@ -503,7 +608,7 @@ def audit_score(
     new: int,
 ) -> None:
     """The audit record of a judge's score (the same whether from a tablet or a marks workbook)."""
-    audit.record(
+    await audit.record(
         session,
         actor,
         "score",
@@ -517,19 +622,19 @@ def audit_score(
     )
 
 
-def audit_measurement(
+async def audit_measurement(
     session: AsyncSession,
     stage: ClaimedStage,
     actor: User | None,
     expert: MarkingExpert,
     rule: AspectRule,
     competitor: CompetitorInStage,
-    old: Measurement | None,
+    old: tuple[Decimal, str] | None,
     value: Decimal,
     reason: str,
 ) -> None:
     """The audit record of a measurement (the same whether from a tablet or a marks workbook)."""
-    audit.record(
+    await audit.record(
         session,
         actor,
         "measurement",
@@ -538,14 +643,14 @@ def audit_measurement(
         skill_id=stage.place.skill.id,
         stage_id=stage.place.stage.id,
         competitor_id=competitor.id,
-        old=None if old is None else {"value": plain(Decimal(old.value)), "reason": old.reason or ""},
+        old=None if old is None else {"value": plain(old[0]), "reason": old[1]},
         new={"expert": expert.code, "value": plain(value), "reason": reason},
         reason=reason or None,
     )
 
 
 async def _claim_for(
-    session: AsyncSession, place: MarkingPlace | ClaimedStage, marker: Marker | User
+    session: AsyncSession, place: MarkingPlace | StageCodes | ClaimedStage, marker: Marker | User
 ) -> tuple[ClaimedStage, Marker]:
     stage = place if isinstance(place, ClaimedStage) else await claim(session, place)
     if isinstance(marker, User):
@@ -555,7 +660,7 @@ async def _claim_for(
 
 async def record_score(
     session: AsyncSession,
-    place: MarkingPlace | ClaimedStage,
+    place: MarkingPlace | StageCodes | ClaimedStage,
     marker: Marker | User,
     competitor_code: str,
     aspect_code: str,
@@ -576,34 +681,37 @@ async def record_score(
     _check_team(stage, marker, target.sub_criterion_id, rule.sub_criterion)
     if await _is_locked(session, target.sub_criterion_id, competitor.id):
         raise _locked(competitor, rule.sub_criterion)
-    judges = {
-        row.expert_id: row
-        for row in await session.scalars(
-            select(JudgeScore).where(JudgeScore.aspect_id == rule.id, JudgeScore.competitor_id == competitor.id)
-        )
-    }
-    existing = judges.get(marker.expert.id)
-    changed = existing is None or existing.score != new
+    connection = await session.connection()
+    scores = await connection.execute(_SCORES, {"aspect": rule.id, "competitor": competitor.id})
+    judges: dict[int, int] = {expert_id: score for expert_id, score in scores}
+    old = judges.get(marker.expert.id)
+    changed = old != new
+    was_marked = judged(rule, judges, stage.judges, stage.max_spread).mark
     if changed:
-        old = None if existing is None else existing.score
-        if existing is None:
-            judges[marker.expert.id] = JudgeScore(
-                aspect_id=rule.id, competitor_id=competitor.id, expert_id=marker.expert.id, score=new
+        if old is None:
+            await connection.execute(
+                insert(JudgeScore),
+                [{"aspect_id": rule.id, "competitor_id": competitor.id, "expert_id": marker.expert.id, "score": new}],
             )
-            session.add(judges[marker.expert.id])
         else:
-            existing.score = new
-        audit_score(session, stage, marker.actor, marker.expert, rule, competitor, old, new)
-        await session.flush()
+            await connection.execute(
+                _CHANGE_SCORE,
+                {"at_aspect": rule.id, "at_competitor": competitor.id, "at_expert": marker.expert.id, "new_score": new},
+            )
+        judges[marker.expert.id] = new
+    state = judged(rule, judges, stage.judges, stage.max_spread)
+    if changed:
+        await audit_score(session, stage, marker.actor, marker.expert, rule, competitor, old, new)
+        if state.mark != was_marked:  # the first judges' scores leave it unmarked: nothing to keep
+            await keep_mark(session, stage.place.scheme_id, rule.id, competitor.id, state.mark)
         await bump_revision(session, stage.place.scheme_id)
         _changed(session, stage.place, competitor.code)
-    state = judged(rule, {expert: row.score for expert, row in judges.items()}, stage.judges, stage.max_spread)
     return MarkOutcome(competitor.code, rule.code, state.status, state.mark, changed)
 
 
 async def record_measurement(
     session: AsyncSession,
-    place: MarkingPlace | ClaimedStage,
+    place: MarkingPlace | StageCodes | ClaimedStage,
     marker: Marker | User,
     competitor_code: str,
     aspect_code: str,
@@ -624,30 +732,37 @@ async def record_measurement(
     _check_team(stage, marker, target.sub_criterion_id, rule.sub_criterion)
     if await _is_locked(session, target.sub_criterion_id, competitor.id):
         raise _locked(competitor, rule.sub_criterion)
-    existing = await session.scalar(
-        select(Measurement).where(Measurement.aspect_id == rule.id, Measurement.competitor_id == competitor.id)
-    )
-    changed = existing is None or Decimal(existing.value) != new or (existing.reason or "") != reason
+    connection = await session.connection()
+    found = (await connection.execute(_MEASUREMENT, {"aspect": rule.id, "competitor": competitor.id})).one_or_none()
+    existing = None if found is None else (Decimal(found.value), found.reason or "")
+    changed = existing != (new, reason)
     if changed:
-        audit_measurement(session, stage, marker.actor, marker.expert, rule, competitor, existing, new, reason)
+        await audit_measurement(session, stage, marker.actor, marker.expert, rule, competitor, existing, new, reason)
         if existing is None:
-            session.add(
-                Measurement(
-                    aspect_id=rule.id, competitor_id=competitor.id, expert_id=marker.expert.id, value=new, reason=reason
-                )
-            )
+            values = {"aspect_id": rule.id, "competitor_id": competitor.id, "expert_id": marker.expert.id}
+            await connection.execute(insert(Measurement), [{**values, "value": new, "reason": reason}])
         else:
-            existing.value, existing.reason, existing.expert_id = new, reason, marker.expert.id
-        await session.flush()
+            await connection.execute(
+                _CHANGE_MEASUREMENT,
+                {
+                    "at_aspect": rule.id,
+                    "at_competitor": competitor.id,
+                    "new_value": new,
+                    "new_reason": reason,
+                    "new_expert": marker.expert.id,
+                },
+            )
+    state = measured(rule, new, reason, marker.expert.id)
+    if changed:
+        await keep_mark(session, stage.place.scheme_id, rule.id, competitor.id, state.mark)
         await bump_revision(session, stage.place.scheme_id)
         _changed(session, stage.place, competitor.code)
-    state = measured(rule, new, reason, marker.expert.id)
     return MarkOutcome(competitor.code, rule.code, state.status, state.mark, changed)
 
 
 async def record_mark(
     session: AsyncSession,
-    place: MarkingPlace | ClaimedStage,
+    place: MarkingPlace | StageCodes | ClaimedStage,
     marker: Marker | User,
     competitor_code: str,
     aspect_code: str,
@@ -732,7 +847,7 @@ async def lock_form(
     form.locked = True
     form.signed_off_by_id = actor.id if actor is not None else None
     form.signed_off_at = dt.datetime.now(dt.UTC)
-    audit.record(
+    await audit.record(
         session,
         actor,
         "lock",
@@ -775,7 +890,7 @@ async def unlock_form(
     form.locked = False
     form.signed_off_by_id = None
     form.signed_off_at = None
-    audit.record(
+    await audit.record(
         session,
         actor,
         "unlock",
@@ -839,7 +954,7 @@ async def set_marking_team(
         return new
     await session.execute(delete(MarkingTeamMember).where(MarkingTeamMember.sub_criterion_id == sub_id))
     session.add_all(MarkingTeamMember(sub_criterion_id=sub_id, expert_id=by_code[code].id) for code in wanted)
-    audit.record(
+    await audit.record(
         session,
         actor,
         "team",
@@ -914,7 +1029,8 @@ async def set_judging_team_size(session: AsyncSession, place: MarkingPlace, acto
             )
         )
     await session.execute(update(MarkingScheme).where(MarkingScheme.id == place.scheme_id).values(judges=size))
-    audit.record(
+    await refresh_marks(session, place.skill, place.stage.id)  # a judgement is complete at another count now
+    await audit.record(
         session,
         actor,
         "judges",

@@ -7,7 +7,9 @@ a skill of 40 competitors × 250 aspects × 3 judges is 30,000 scores.
 
 `bump_revision` is called by every change of marks or forms in its transaction: a stage's
 `MarkingScheme.revision` then says whether anything computed from its marks is still current, on
-every worker (results are cached by it).
+every worker (results are cached by it). `keep_mark` keeps an aspect's mark (`AspectMark`) in the same
+transaction whenever a change leaves the aspect marked or unmarked, so that counting progress is a count
+of rows; `refresh_marks` derives them again when the judging rule of a whole stage changes.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from competition.db import upsert
 from competition.models import Competitor, Event, Institution, Skill, StageEntry
 from scoring import rules
 from scoring.models import (
     Aspect,
     AspectKind,
+    AspectMark,
     ChoiceOption,
     Criterion,
     Form,
@@ -392,68 +396,89 @@ async def load_stage_marks(
     )
 
 
+async def keep_mark(
+    session: AsyncSession, scheme_id: int, aspect_id: int, competitor_id: int, mark: Decimal | None
+) -> None:
+    """Keep the aspect's mark for the competitor (None: the aspect is not marked now), in the change's transaction."""
+    connection = await session.connection()
+    if mark is None:
+        await connection.execute(_UNMARK, {"aspect": aspect_id, "competitor": competitor_id})
+        return
+    statement = (
+        upsert(session, AspectMark)
+        .values(scheme_id=scheme_id, aspect_id=aspect_id, competitor_id=competitor_id, mark=mark)
+        .on_conflict_do_update(index_elements=[AspectMark.aspect_id, AspectMark.competitor_id], set_={"mark": mark})
+    )
+    await connection.execute(statement)
+
+
+_UNMARK = delete(AspectMark).where(
+    AspectMark.aspect_id == bindparam("aspect"), AspectMark.competitor_id == bindparam("competitor")
+)
+
+
+async def refresh_marks(
+    session: AsyncSession, skill: Skill, stage_id: int, competitor_ids: Iterable[int] | None = None
+) -> None:
+    """Derive the kept aspect marks of the stage (of those competitors) from its scores and measurements again:
+    after a change of the judging team size, or many marks at once (a marks workbook)."""
+    marks = await load_stage_marks(session, skill, stage_id, competitor_ids)
+    if marks is None:
+        return
+    ids = {c.code: c.id for c in marks.competitors}
+    rules_by_code = {rule.code: rule for rule in marks.aspects}
+    connection = await session.connection()
+    await connection.execute(
+        delete(AspectMark).where(AspectMark.scheme_id == marks.scheme_id, AspectMark.competitor_id.in_(ids.values()))
+    )
+    rows = [
+        {"scheme_id": marks.scheme_id, "aspect_id": rules_by_code[aspect].id, "competitor_id": ids[code],
+         "mark": state.mark}
+        for (code, aspect), state in marks.states.items()
+        if state.status == rules.SAVED and state.mark is not None
+    ]
+    if rows:
+        await connection.execute(insert(AspectMark), rows)
+
+
+_BUMP = (
+    update(MarkingScheme)
+    .where(MarkingScheme.id == bindparam("scheme"))
+    .values(revision=MarkingScheme.revision + 1)
+)
+
+
 async def bump_revision(session: AsyncSession, scheme_id: int) -> None:
     """Mark the stage's marks as changed (in the change's own transaction)."""
-    await session.execute(
-        update(MarkingScheme).where(MarkingScheme.id == scheme_id).values(revision=MarkingScheme.revision + 1)
-    )
+    await (await session.connection()).execute(_BUMP, {"scheme": scheme_id})
+
+
+_TAKING_PART = (
+    select(Competitor.id)
+    .join(StageEntry, StageEntry.competitor_id == Competitor.id)
+    .where(Competitor.skill_id == bindparam("skill"), StageEntry.stage_id == bindparam("stage"))
+)
+_PROGRESS = select(
+    select(func.count()).select_from(_TAKING_PART.subquery()).scalar_subquery(),
+    select(func.count(Aspect.id)).where(Aspect.scheme_id == MarkingScheme.id).scalar_subquery(),
+    select(func.count(SubCriterion.id)).where(SubCriterion.scheme_id == MarkingScheme.id).scalar_subquery(),
+    select(func.count(AspectMark.id))
+    .where(AspectMark.scheme_id == MarkingScheme.id, AspectMark.competitor_id.in_(_TAKING_PART))
+    .scalar_subquery(),
+    select(func.count(Form.id))
+    .join(SubCriterion, SubCriterion.id == Form.sub_criterion_id)
+    .where(SubCriterion.scheme_id == MarkingScheme.id, Form.locked.is_(True), Form.competitor_id.in_(_TAKING_PART))
+    .scalar_subquery(),
+).where(MarkingScheme.skill_id == bindparam("skill"), MarkingScheme.stage_id == bindparam("stage"))
 
 
 async def stage_progress(session: AsyncSession, skill: Skill, stage_id: int) -> Progress | None:
-    """`load_stage_marks(...).progress()` counted by the database, without reading a mark (the live board
-    asks for it on every change). A judgement counts once `judges` judges have scored it within the
-    judgement rule, as `rules.judgement_status` says; `tests/integration/test_stage_marks.py` holds the two
-    to the same answer."""
-    scheme = (
-        await session.execute(
-            select(MarkingScheme.id, MarkingScheme.judges).where(
-                MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage_id
-            )
-        )
-    ).one_or_none()
-    if scheme is None:
+    """`load_stage_marks(...).progress()` counted by the database in one query, without reading a mark (the live
+    board asks for it on every change): the aspects marked are the kept aspect marks (`keep_mark`), so a
+    judgement counts once `judges` judges have scored it within the judgement rule, as `rules.judgement_status`
+    says; `tests/integration/test_stage_marks.py` holds the two to the same answer."""
+    found = (await session.execute(_PROGRESS, {"skill": skill.id, "stage": stage_id})).one_or_none()
+    if found is None:
         return None
-    scheme_id, judges = scheme
-    spread = await session.scalar(select(Event.judgement_spread).where(Event.id == skill.event_id))
-    spread = spread if spread is not None else 1
-    taking_part = (
-        select(Competitor.id)
-        .join(StageEntry, StageEntry.competitor_id == Competitor.id)
-        .where(Competitor.skill_id == skill.id, StageEntry.stage_id == stage_id)
-    )
-    competitors = await session.scalar(select(func.count()).select_from(taking_part.subquery())) or 0
-    aspects = await session.scalar(select(func.count(Aspect.id)).where(Aspect.scheme_id == scheme_id)) or 0
-    subs = await session.scalar(select(func.count(SubCriterion.id)).where(SubCriterion.scheme_id == scheme_id)) or 0
-    judged = (
-        select(JudgeScore.aspect_id)
-        .join(Aspect, Aspect.id == JudgeScore.aspect_id)
-        .where(
-            Aspect.scheme_id == scheme_id,
-            Aspect.kind == AspectKind.JUDGEMENT.value,
-            JudgeScore.competitor_id.in_(taking_part),
-        )
-        .group_by(JudgeScore.aspect_id, JudgeScore.competitor_id)
-        .having(func.count() >= judges, func.max(JudgeScore.score) - func.min(JudgeScore.score) <= spread)
-    )
-    judgements = await session.scalar(select(func.count()).select_from(judged.subquery())) or 0
-    measurements = (
-        await session.scalar(
-            select(func.count(Measurement.id))
-            .join(Aspect, Aspect.id == Measurement.aspect_id)
-            .where(
-                Aspect.scheme_id == scheme_id,
-                Aspect.kind == AspectKind.MEASUREMENT.value,
-                Measurement.competitor_id.in_(taking_part),
-            )
-        )
-        or 0
-    )
-    locked = (
-        await session.scalar(
-            select(func.count(Form.id))
-            .join(SubCriterion, SubCriterion.id == Form.sub_criterion_id)
-            .where(SubCriterion.scheme_id == scheme_id, Form.locked.is_(True), Form.competitor_id.in_(taking_part))
-        )
-        or 0
-    )
-    return Progress(judgements + measurements, competitors * aspects, locked, competitors * subs)
+    competitors, aspects, subs, entered, locked = found
+    return Progress(entered, competitors * aspects, locked, competitors * subs)

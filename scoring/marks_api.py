@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from competition.auth import current_user
 from competition.i18n import gettext as _
@@ -97,7 +97,7 @@ def _caller(request: Request[Any, Any, Any]) -> User:
 )
 async def api_record_mark(
     request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
+    db_engine: NamedDependency[AsyncEngine],
     event: FromPath[str],
     skill: FromPath[str],
     stage: FromPath[str],
@@ -108,9 +108,9 @@ async def api_record_mark(
     """Idempotent: the same request twice records once. `status` is `saved`, `waiting` (other judges
     have not scored yet; `mark` null) or `disagreement` (the judges' scores break the judgement rule)."""
     user = _caller(request)
-    place = await marking.find_place(db_session, event, skill, stage)
     body = {"score": data.score, "value": data.value, "reason": data.reason}
-    outcome = await write(db_session, marking.record_mark, place, user, competitor, aspect, body)
+    place = marking.StageCodes(event, skill, stage)  # looked up inside the save's transaction
+    outcome = await write(db_engine, marking.record_mark, place, user, competitor, aspect, body)
     document = outcome.document()
     return MarkDocument(
         competitor=document["competitor"], aspect=document["aspect"], status=document["status"], mark=document["mark"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -22,7 +23,7 @@ from competition.i18n import gettext as _
 from competition.models import Expert, User
 from competition.writer import write
 from scoring import marking
-from scoring.marks import bump_revision, load_stage_marks, scheme_rules, stage_competitors
+from scoring.marks import bump_revision, load_stage_marks, refresh_marks, scheme_rules, stage_competitors
 from scoring.marks_workbook import CheckedRow, MarkRow, StageFacts, at, check_rows, refuse
 from scoring.models import Form, JudgeScore, MarkingTeamMember, Measurement, SubCriterion
 
@@ -179,7 +180,7 @@ async def _record(
                 if existing is not None and existing.score == score:
                     unchanged += 1
                     continue
-                marking.audit_score(
+                await marking.audit_score(
                     session, stage, actor, expert, rule, competitor, existing.score if existing else None, score
                 )
                 if existing is None:
@@ -197,7 +198,8 @@ async def _record(
         if measured is not None and measured.value == value and (measured.reason or "") == reason:
             unchanged += 1
             continue
-        marking.audit_measurement(session, stage, actor, expert, rule, competitor, measured, value, reason)
+        old = None if measured is None else (Decimal(measured.value), measured.reason or "")
+        await marking.audit_measurement(session, stage, actor, expert, rule, competitor, old, value, reason)
         if measured is None:
             session.add(
                 Measurement(
@@ -209,6 +211,8 @@ async def _record(
         recorded += 1
     if recorded:
         await session.flush()
+        place = stage.place
+        await refresh_marks(session, place.skill, place.stage.id, [c.id for c in competitors.values()])
         await bump_revision(session, stage.place.scheme_id)
         place = stage.place
         notify.on_commit(

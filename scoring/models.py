@@ -219,6 +219,19 @@ class Measurement(AuditedBase):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
+class AspectMark(Base):
+    """An aspect's mark for a competitor, kept while the aspect is marked (a measurement recorded, or every judge
+    scored within the judgement rule) by the change that marked it: progress and totals are counted from these."""
+
+    __table_args__ = (UniqueConstraint("aspect_id", "competitor_id"),)
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("marking_scheme.id", ondelete="CASCADE"), index=True)
+    aspect_id: Mapped[int] = mapped_column(ForeignKey("aspect.id", ondelete="CASCADE"))
+    """Indexed by the unique constraint, which begins with it."""
+    competitor_id: Mapped[int] = mapped_column(ForeignKey("competitor.id", ondelete="CASCADE"), index=True)
+    mark: Mapped[Decimal] = mapped_column(MARK)
+
+
 class Form(AuditedBase):
     """A marking form (one sub-criterion for one competitor) once signed off and locked."""
 

@@ -70,7 +70,7 @@ async def publish_results(
     results = await complete_results(session, event, skill, stage)
     publication = ResultsPublication(skill_id=skill.id, stage_id=stage.id, published_by_id=user.id)
     session.add(publication)
-    audit.record(
+    await audit.record(
         session,
         user,
         "results_published",
@@ -96,7 +96,7 @@ async def unpublish_results(
     if publication is None:
         return False
     await session.delete(publication)
-    audit.record(
+    await audit.record(
         session,
         user,
         "results_unpublished",
@@ -157,7 +157,7 @@ async def advance_to_final(
     entered = [competitor for competitor in advancing if competitor.id not in already]
     for competitor in entered:
         session.add(StageEntry(competitor_id=competitor.id, stage_id=final.id, advanced_from_id=semi_final.id))
-        audit.record(
+        await audit.record(
             session,
             user,
             "advanced_to_final",

@@ -121,7 +121,7 @@ async def save_scheme(
     session.add(scheme)
     await session.flush()
     await _add_parts(session, scheme, data)
-    audit.record(
+    await audit.record(
         session,
         actor,
         "scheme_replaced" if old is not None else "scheme_imported",

@@ -225,7 +225,7 @@ async def _finish(
     if scheme.status != status.value:
         new = {**(new or {}), "scheme_status": status.value}
         scheme.status = status.value
-    audit.record(
+    await audit.record(
         session, actor, action, f"scheme {skill.code} {subject}",
         event_id=stage.event_id, skill_id=skill.id, stage_id=stage.id, old=old, new=new,
     )

@@ -178,13 +178,14 @@ async def mark_all(
 ) -> None:
     """Record every aspect of the scheme for the competitor straight into the tables (every judge gives
     `score`, or `score(aspect)` where it is a function; measurements pass, count all, take the first
-    option, deduct nothing) and lock the forms.
+    option, deduct nothing), keep the aspect marks they make, and lock the forms.
     For tests of what is computed from marks; marking itself is tested through its services."""
     from decimal import Decimal
 
     from sqlalchemy import select
 
-    from scoring.marks import bump_revision
+    from competition.models import Skill
+    from scoring.marks import bump_revision, refresh_marks
     from scoring.models import Aspect, Form, JudgeScore, Measurement, SubCriterion
 
     aspects = list(await session.scalars(select(Aspect).where(Aspect.scheme_id == scheme.id)))
@@ -206,5 +207,9 @@ async def mark_all(
     if lock:
         subs = list(await session.scalars(select(SubCriterion).where(SubCriterion.scheme_id == scheme.id)))
         session.add_all(Form(sub_criterion_id=sub.id, competitor_id=competitor.id, locked=True) for sub in subs)
+    await session.flush()
+    skill = await session.get(Skill, scheme.skill_id)
+    assert skill is not None
+    await refresh_marks(session, skill, scheme.stage_id, [competitor.id])
     await bump_revision(session, scheme.id)
     await session.commit()

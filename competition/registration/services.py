@@ -64,7 +64,7 @@ _marking_scheme = table("marking_scheme", column("skill_id"), column("stage_id")
 # --- shared steps --------------------------------------------------------------------------------
 
 
-def audit(
+async def audit(
     session: AsyncSession,
     actor: Actor,
     action: str,
@@ -75,12 +75,12 @@ def audit(
     new: dict[str, Any] | None = None,
 ) -> None:
     """Add the audit record of a registration change (in the change's transaction)."""
-    audit_trail.record(
+    await audit_trail.record(
         session, actor, action, subject, event_id=event.id if event is not None else None, old=old, new=new
     )
 
 
-def _update(
+async def _update(
     session: AsyncSession,
     actor: Actor,
     record: Any,
@@ -96,7 +96,7 @@ def _update(
     changed = [key for key in after if before.get(key) != after[key]]
     for name, value in (columns if columns is not None else after).items():
         setattr(record, name, value)
-    audit(
+    await audit(
         session,
         actor,
         f"{kind}_updated",
@@ -367,7 +367,7 @@ async def create_event(session: AsyncSession, actor: Actor, data: EventData) -> 
     event = Event(**asdict(data))
     session.add(event)
     await session.flush()
-    audit(session, actor, "event_created", f"event {event.code}", event=event, new=asdict(data))
+    await audit(session, actor, "event_created", f"event {event.code}", event=event, new=asdict(data))
     await _finish(session, event)
     return event
 
@@ -375,7 +375,7 @@ async def create_event(session: AsyncSession, actor: Actor, data: EventData) -> 
 async def update_event(session: AsyncSession, actor: Actor, code: str, data: EventData) -> Event:
     event = await get_event(session, code)
     _refuse(await _event_errors(session, data, event.id))
-    _update(session, actor, event, event_values(event), data, kind="event", event=event)
+    await _update(session, actor, event, event_values(event), data, kind="event", event=event)
     await _finish(session, event)
     return event
 
@@ -385,7 +385,7 @@ async def delete_event(session: AsyncSession, actor: Actor, code: str) -> None:
     event = await get_event(session, code)
     competitors = select(Competitor.id).where(Competitor.event_id == event.id)
     _in_use(event.name, {_("marks"): await _marks_count(session, competitors)})
-    audit(session, actor, "event_deleted", f"event {event.code}", old=event_values(event))
+    await audit(session, actor, "event_deleted", f"event {event.code}", old=event_values(event))
     # People first: a competitor's registration stage may not disappear from under them.
     await session.execute(delete(Competitor).where(Competitor.event_id == event.id))
     await session.execute(delete(Expert).where(Expert.event_id == event.id))
@@ -419,7 +419,7 @@ async def create_stage(session: AsyncSession, actor: Actor, event_code: str, dat
     _refuse(await _stage_errors(session, event, data, None))
     stage = Stage(event_id=event.id, **asdict(data))
     session.add(stage)
-    audit(session, actor, "stage_created", f"stage {stage.code}", event=event, new=asdict(data))
+    await audit(session, actor, "stage_created", f"stage {stage.code}", event=event, new=asdict(data))
     await _finish(session, event)
     return stage
 
@@ -430,7 +430,7 @@ async def update_stage(
     event = await get_event(session, event_code)
     stage = await get_stage(session, event, code)
     _refuse(await _stage_errors(session, event, data, stage.id))
-    _update(session, actor, stage, stage_values(stage), data, kind="stage", event=event)
+    await _update(session, actor, stage, stage_values(stage), data, kind="stage", event=event)
     await _finish(session, event)
     return stage
 
@@ -449,7 +449,7 @@ async def delete_stage(session: AsyncSession, actor: Actor, event_code: str, cod
             ),
         },
     )
-    audit(session, actor, "stage_deleted", f"stage {stage.code}", event=event, old=stage_values(stage))
+    await audit(session, actor, "stage_deleted", f"stage {stage.code}", event=event, old=stage_values(stage))
     await session.delete(stage)
     await _finish(session, event)
 
@@ -473,7 +473,7 @@ async def create_sector(session: AsyncSession, actor: Actor, event_code: str, da
     _refuse(await _sector_errors(session, event, data, None))
     sector = Sector(event_id=event.id, name=data.name)
     session.add(sector)
-    audit(session, actor, "sector_created", f"sector {data.name}", event=event, new=asdict(data))
+    await audit(session, actor, "sector_created", f"sector {data.name}", event=event, new=asdict(data))
     await _finish(session, event)
     return sector
 
@@ -484,7 +484,7 @@ async def update_sector(
     event = await get_event(session, event_code)
     sector = await get_sector(session, event, sector_id)
     _refuse(await _sector_errors(session, event, data, sector.id))
-    _update(session, actor, sector, sector_values(sector), data, kind="sector", event=event)
+    await _update(session, actor, sector, sector_values(sector), data, kind="sector", event=event)
     await _finish(session, event)
     return sector
 
@@ -496,7 +496,7 @@ async def delete_sector(session: AsyncSession, actor: Actor, event_code: str, se
         sector.name,
         {_("skills"): await _count(session, select(Skill.id).where(Skill.sector_id == sector.id))},
     )
-    audit(session, actor, "sector_deleted", f"sector {sector.name}", event=event, old=sector_values(sector))
+    await audit(session, actor, "sector_deleted", f"sector {sector.name}", event=event, old=sector_values(sector))
     await session.delete(sector)
     await _finish(session, event)
 
@@ -533,7 +533,7 @@ async def create_skill(session: AsyncSession, actor: Actor, event_code: str, dat
     event = await get_event(session, event_code)
     skill = Skill(event_id=event.id, **await _skill_values(session, event, data, None))
     session.add(skill)
-    audit(session, actor, "skill_created", f"skill {skill.code}", event=event, new=asdict(data))
+    await audit(session, actor, "skill_created", f"skill {skill.code}", event=event, new=asdict(data))
     await _finish(session, event)
     return skill
 
@@ -544,7 +544,7 @@ async def update_skill(
     event = await get_event(session, event_code)
     skill = await get_skill(session, event, code)
     columns = await _skill_values(session, event, data, skill.id)
-    _update(session, actor, skill, skill_values(skill), data, kind="skill", event=event, columns=columns)
+    await _update(session, actor, skill, skill_values(skill), data, kind="skill", event=event, columns=columns)
     await _finish(session, event)
     return skill
 
@@ -565,7 +565,7 @@ async def delete_skill(session: AsyncSession, actor: Actor, event_code: str, cod
             ),
         },
     )
-    audit(session, actor, "skill_deleted", f"skill {skill.code}", event=event, old=skill_values(skill))
+    await audit(session, actor, "skill_deleted", f"skill {skill.code}", event=event, old=skill_values(skill))
     await session.delete(skill)
     await _finish(session, event)
 
@@ -585,7 +585,7 @@ async def create_institution(session: AsyncSession, actor: Actor, data: Institut
     _refuse(await _institution_errors(session, data, None))
     institution = Institution(**asdict(data))
     session.add(institution)
-    audit(session, actor, "institution_created", f"institution {data.code}", new=asdict(data))
+    await audit(session, actor, "institution_created", f"institution {data.code}", new=asdict(data))
     await session.flush()
     return institution
 
@@ -595,7 +595,7 @@ async def update_institution(
 ) -> Institution:
     institution = await get_institution(session, code)
     _refuse(await _institution_errors(session, data, institution.id))
-    _update(
+    await _update(
         session, actor, institution, institution_values(institution), data, kind="institution", event=None
     )
     await session.flush()
@@ -616,7 +616,7 @@ async def delete_institution(session: AsyncSession, actor: Actor, code: str) -> 
             ),
         },
     )
-    audit(session, actor, "institution_deleted", f"institution {code}", old=institution_values(institution))
+    await audit(session, actor, "institution_deleted", f"institution {code}", old=institution_values(institution))
     await session.delete(institution)
 
 
@@ -692,7 +692,7 @@ async def create_competitor(
     session.add(competitor)
     await session.flush()
     await keep_registration_entry(session, competitor, [], None)
-    audit(session, actor, "competitor_created", f"competitor {data.code}", event=event, new=asdict(data))
+    await audit(session, actor, "competitor_created", f"competitor {data.code}", event=event, new=asdict(data))
     await _finish(session, event)
     return competitor
 
@@ -705,7 +705,7 @@ async def update_competitor(
     columns = await _competitor_columns(session, event, data, competitor.id)
     old_stage_id = competitor.stage_id
     entries = list(await session.scalars(select(StageEntry).where(StageEntry.competitor_id == competitor.id)))
-    _update(
+    await _update(
         session,
         actor,
         competitor,
@@ -726,7 +726,7 @@ async def delete_competitor(session: AsyncSession, actor: Actor, event_code: str
     competitor = await get_competitor(session, event, code)
     ids = select(Competitor.id).where(Competitor.id == competitor.id)
     _in_use(competitor.name, {_("marks"): await _marks_count(session, ids)})
-    audit(
+    await audit(
         session,
         actor,
         "competitor_deleted",
@@ -815,7 +815,7 @@ async def create_expert(session: AsyncSession, actor: Actor, event_code: str, da
     session.add(expert)
     await session.flush()
     await sync_user_roles(session, [expert.user_id] if expert.user_id else [])
-    audit(session, actor, "expert_created", f"expert {data.code}", event=event, new=asdict(data))
+    await audit(session, actor, "expert_created", f"expert {data.code}", event=event, new=asdict(data))
     await _finish(session, event)
     return expert
 
@@ -827,7 +827,7 @@ async def update_expert(
     expert = await get_expert(session, event, code)
     columns = await _expert_columns(session, event, data, expert.id)
     previous_user = expert.user_id
-    _update(session, actor, expert, expert_values(expert), data, kind="expert", event=event, columns=columns)
+    await _update(session, actor, expert, expert_values(expert), data, kind="expert", event=event, columns=columns)
     await session.flush()
     await sync_user_roles(session, {uid for uid in (previous_user, expert.user_id) if uid})
     await _finish(session, event)
@@ -840,7 +840,7 @@ async def delete_expert(session: AsyncSession, actor: Actor, event_code: str, co
     expert = await get_expert(session, event, code)
     _in_use(expert.name, {_("marks"): await _marks_count(session, expert_id=expert.id)})
     user_id = expert.user_id
-    audit(session, actor, "expert_deleted", f"expert {code}", event=event, old=expert_values(expert))
+    await audit(session, actor, "expert_deleted", f"expert {code}", event=event, old=expert_values(expert))
     await session.delete(expert)
     await session.flush()
     await sync_user_roles(session, [user_id] if user_id else [])
@@ -864,6 +864,6 @@ async def set_expert_password(
     user = expert.user or await link_user(session, expert.email, expert.name)
     expert.user_id = user.id
     user.password_hash = password_hash
-    audit(session, actor, "password_set", f"user {user.email}", event=event)
+    await audit(session, actor, "password_set", f"user {user.email}", event=event)
     await session.flush()
     return user

@@ -618,6 +618,6 @@ async def apply_event_workbook(
     plan = plan_import(sheets, existing, filename)
     summary = ImportSummary(event=plan.event.code, event_created=False)
     event = await apply_plan(session, plan, summary)
-    audit(session, actor, "event_imported", filename, event=event, new={"summary": summary.line()})
+    await audit(session, actor, "event_imported", filename, event=event, new={"summary": summary.line()})
     await registration_changed(session, event)
     return summary
