@@ -84,17 +84,26 @@ class Server:
 
 
 @asynccontextmanager
-async def running_server(database_url: str, folder: Path) -> AsyncIterator[Server]:
-    """`podium serve` on a free loopback port, stopped (SIGTERM, then SIGKILL) on the way out."""
+async def running_server(
+    database_url: str, folder: Path, *, workers: int = 1, redis_url: str | None = None, redis_prefix: str = "podium"
+) -> AsyncIterator[Server]:
+    """`podium serve` on a free loopback port, stopped (SIGTERM, then SIGKILL) on the way out.
+
+    `workers` server processes (`--workers`); with `redis_url` the workers share live updates and log-in
+    throttling through Redis under `redis_prefix`, without it the server runs without Redis whatever
+    the environment says."""
     port = _free_port()
     env = {**os.environ, "PODIUM_DATABASE_URL": database_url, "PODIUM_SECRET": "bench-secret-" + "x" * 40,
            "PODIUM_DATA_DIR": str(folder / "data"), "PODIUM_LANGUAGE": "en"}
     env.pop("PODIUM_REDIS_URL", None)
+    if redis_url is not None:
+        env.update(PODIUM_REDIS_URL=redis_url, PODIUM_REDIS_PREFIX=redis_prefix)
     log_path = folder / "server.log"
     podium = Path(sys.executable).with_name("podium")
+    more = ["--workers", str(workers)] if workers > 1 else []
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            str(podium), "serve", "--host", "127.0.0.1", "--port", str(port), env=env, stdout=log,
+            str(podium), "serve", "--host", "127.0.0.1", "--port", str(port), *more, env=env, stdout=log,
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
