@@ -21,6 +21,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import re
 import resource
 import socket
 import sys
@@ -406,9 +407,10 @@ class Tally:
     A 503 with Retry-After ("overloaded, retry") is a legitimate answer: the browser waits and sends the
     request again, as the tablet's script does, and it is counted in `retried_503`. Every other answer
     of 500 or above is a server error; times are kept of the answers below 400 to requests started at or
-    after `counting_from` (the loop's clock)."""
+    after `counting_from` (the loop's clock), and to every request of the kinds in `timed_throughout`."""
 
     counting_from: float = 0.0
+    timed_throughout: tuple[str, ...] = ("login",)
     statuses: dict[str, Counter[int]] = field(default_factory=dict)
     times_ms: dict[str, list[float]] = field(default_factory=dict)
     transport_errors: Counter[str] = field(default_factory=Counter)
@@ -424,8 +426,8 @@ class Tally:
         self.statuses.setdefault(kind, Counter())[answer.status] += 1
         if answer.status >= 500:
             self.server_errors += 1
-            self._sample(f"{request}: HTTP {answer.status} {' '.join(answer.text.split())[:300]}")
-        elif answer.status < 400 and started >= self.counting_from:
+            self._sample(f"{request}: HTTP {answer.status} {_gist(answer.text)}")
+        elif answer.status < 400 and (started >= self.counting_from or kind in self.timed_throughout):
             self.times_ms.setdefault(kind, []).append(answer.ms)
 
     def _sample(self, text: str) -> None:
@@ -442,6 +444,13 @@ class Tally:
     @property
     def transport_error_count(self) -> int:
         return sum(self.transport_errors.values())
+
+
+def _gist(text: str) -> str:
+    """What an answer says, in short: a page from its heading on, without tags; JSON as it is."""
+    if "<h1" in text:
+        text = re.sub(r"<[^>]*>", " ", text[text.index("<h1"):])
+    return " ".join(text.split())[:200]
 
 
 def _retry_after_s(response: httpx.Response) -> float | None:
