@@ -46,6 +46,7 @@ from bench.load import (
     Server,
     Tally,
     ViewerFigures,
+    bad_login_emails,
     expert_saves,
     lost_marks,
     raise_open_files,
@@ -152,14 +153,6 @@ async def _organiser(server: Server, built: BuiltEvent, email: str, day: Day) ->
             await browser.page(path)
             turn += 1
             await asyncio.sleep(random.uniform(*ORGANISER_PAUSE_S))  # reading the page
-
-
-def bad_login_emails(built: BuiltEvent, count: int, guesses: int) -> list[str]:
-    """`count` emails for wrong passwords: `guesses` times one expert's, then known and unknown in turn."""
-    known = [login.email for login in built.experts]
-    rest = count - guesses
-    return ([known[0]] * guesses + random.sample(known[1:], (rest + 1) // 2)
-            + [f"nobody{n}@venue.example" for n in range(rest // 2)])
 
 
 async def _bad_logins(server: Server, built: BuiltEvent, day: Day) -> None:

@@ -521,6 +521,14 @@ class Browser:
         return await self.request("save", "PUT", path, json=save.body(), headers=headers)
 
 
+def bad_login_emails(built: BuiltEvent, count: int, guesses: int) -> list[str]:
+    """`count` emails to try wrong passwords with: `guesses` times the first expert's (a guesser, throttled
+    after a few), the rest half other experts' and half unknown."""
+    others = count - guesses
+    known = [login.email for login in built.experts[1:others - others // 2 + 1]]
+    return [built.experts[0].email] * guesses + known + [f"nobody{n}@venue.example" for n in range(others // 2)]
+
+
 def server_log_errors(server: Server) -> Counter[str]:
     """The exceptions the server logged (the last line of each traceback), by how often."""
     found: Counter[str] = Counter()

@@ -25,7 +25,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bench.load import MEASURED, Browser, Save, Server, Tally, expert_saves, running_server
+from bench.load import (
+    MEASURED,
+    Browser,
+    Save,
+    Server,
+    Tally,
+    bad_login_emails,
+    expert_saves,
+    running_server,
+)
 from bench.world import BuiltEvent, ExpertLogin, build_event, generated_scheme
 from competition.db import create_engine, session_factory
 from competition.models import Skill
@@ -168,15 +177,12 @@ class Day:
         """BAD_LOGINS wrong passwords at once (GUESSES for one expert, the rest known and unknown emails)."""
         if not await self.reached(BURST_AT):
             return [None]  # the marking stopped first: the reasons are in `unexpected`
-        known = [login.email for login in self.built.experts]
-        rest = BAD_LOGINS - GUESSES
-        emails = [known[0]] * GUESSES + known[1:rest // 2 + 1] + [f"nobody{n}@venue.example" for n in range(rest // 2)]
 
         async def one(email: str) -> int | None:
             async with Browser(self.server.url, self.tally) as browser:
                 return (await browser.log_in(email, "not the password", kind="bad_login")).status
 
-        return list(await asyncio.gather(*(one(email) for email in emails)))
+        return list(await asyncio.gather(*(one(email) for email in bad_login_emails(self.built, BAD_LOGINS, GUESSES))))
 
     async def import_paper(self, backup: PaperBackup, database_url: str, folder: Path) -> tuple[int | None, str]:
         """`podium import-marks` of the paper backup as its own process, once IMPORT_AT saves are acknowledged."""
@@ -186,6 +192,7 @@ class Day:
         workbook.write_bytes(marks_bytes(backup.rows))
         env = {**os.environ, "PODIUM_DATABASE_URL": database_url, "PODIUM_SECRET": "bench-secret-" + "x" * 40,
                "PODIUM_DATA_DIR": str(folder / "data"), "PODIUM_LANGUAGE": "en"}
+        env.pop("PODIUM_REDIS_URL", None)  # as the server runs (bench.load.running_server)
         process = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).with_name("podium")), "import-marks", "--event", self.built.event, "--skill",
             IMPORTED, "--stage", self.built.stage, str(workbook), env=env, stdout=asyncio.subprocess.PIPE,
