@@ -2,12 +2,15 @@
 
 `scratch_database` yields the URL of a freshly migrated empty database and removes it afterwards:
 a SQLite file in a temporary folder, or `podium_bench_<pid>` on the local PostgreSQL server
-(`PODIUM_BENCH_POSTGRES_URL`, default the test server at 127.0.0.1:5432).
+(`PODIUM_BENCH_POSTGRES_URL`, default the test server at 127.0.0.1:5432). `scratch_redis_prefix`
+yields a Redis key prefix of the run's own on the local Redis (`PODIUM_BENCH_REDIS_URL`) and removes
+its keys afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -26,6 +29,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "PODIUM_BENCH_POSTGRES_URL",
     os.environ.get("PODIUM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
 )
+REDIS_URL = os.environ.get("PODIUM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 Backend = Literal["sqlite", "postgres"]
 
 
@@ -66,6 +70,24 @@ async def scratch_database(backend: Backend) -> AsyncIterator[str]:
         yield url
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_redis_prefix(name: str) -> AsyncIterator[str]:
+    """A Redis key prefix of this run's own (`podium_bench_<name>_<pid>_<random>`), its keys deleted afterwards."""
+    from redis.asyncio import Redis
+
+    prefix = f"podium_bench_{name}_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        yield prefix
+    finally:
+        client = Redis.from_url(REDIS_URL)
+        try:
+            keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
 
 
 async def timed_ms(work: Callable[[], Awaitable[object]], runs: int, before: Callable[[], None] | None = None) -> float:

@@ -9,6 +9,10 @@ has one request in flight at a time, like a tablet; when a save takes longer tha
 next one goes at once. At the end it checks that every acknowledged mark is in the database.
 
 `bench_saves` and `bench_soak` are two lengths of this run.
+
+`Browser` is a person at a tablet or laptop instead: a cookie jar, the log-in form with its CSRF token,
+pages, and marks saved as the tablet's script does (session cookie and `x-csrftoken` header); every
+answer goes into a `Tally` (`bench_venue_day` and `tests/integration/test_venue_day.py` use them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import re
 import resource
 import socket
 import sys
@@ -84,17 +89,26 @@ class Server:
 
 
 @asynccontextmanager
-async def running_server(database_url: str, folder: Path) -> AsyncIterator[Server]:
-    """`podium serve` on a free loopback port, stopped (SIGTERM, then SIGKILL) on the way out."""
+async def running_server(
+    database_url: str, folder: Path, *, workers: int = 1, redis_url: str | None = None, redis_prefix: str = "podium"
+) -> AsyncIterator[Server]:
+    """`podium serve` on a free loopback port, stopped (SIGTERM, then SIGKILL) on the way out.
+
+    `workers` server processes (`--workers`); with `redis_url` the workers share live updates and log-in
+    throttling through Redis under `redis_prefix`, without it the server runs without Redis whatever
+    the environment says."""
     port = _free_port()
     env = {**os.environ, "PODIUM_DATABASE_URL": database_url, "PODIUM_SECRET": "bench-secret-" + "x" * 40,
            "PODIUM_DATA_DIR": str(folder / "data"), "PODIUM_LANGUAGE": "en"}
     env.pop("PODIUM_REDIS_URL", None)
+    if redis_url is not None:
+        env.update(PODIUM_REDIS_URL=redis_url, PODIUM_REDIS_PREFIX=redis_prefix)
     log_path = folder / "server.log"
     podium = Path(sys.executable).with_name("podium")
+    more = ["--workers", str(workers)] if workers > 1 else []
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            str(podium), "serve", "--host", "127.0.0.1", "--port", str(port), env=env, stdout=log,
+            str(podium), "serve", "--host", "127.0.0.1", "--port", str(port), *more, env=env, stdout=log,
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
@@ -359,6 +373,171 @@ async def offer_saves(server: Server, built: BuiltEvent, *, seconds: float, rate
     ))
     figures.seconds = seconds
     return figures
+
+
+# --- browsers ------------------------------------------------------------------------------------------
+
+CSRF_COOKIE = "csrftoken"
+"""The CSRF cookie (app.py); the log-in form sends its value as `_csrf_token`, scripts as the header."""
+CSRF_HEADER = "x-csrftoken"
+RETRY_AFTER_S = 1.0
+"""How long to wait before retrying a 503 whose Retry-After gives no number of seconds."""
+RETRY_AFTER_MAX_S = 10.0
+RETRY_FOR_S = 120.0
+"""A request still answered 503 after this long is given up (and counted as a server error)."""
+SAMPLES = 20
+"""How many server and transport errors a tally keeps word for word, as evidence."""
+
+
+@dataclass
+class Answer:
+    """A request as the person saw it: the final status (None: no answer), the time until it in ms
+    (waits after 503 included), the body's text and the transport error's name when there was no answer."""
+
+    status: int | None
+    ms: float
+    text: str = ""
+    error: str = ""
+
+
+@dataclass
+class Tally:
+    """Every answer the browsers of a run met, by kind of request (`login`, `save`, `page`, …).
+
+    A 503 with Retry-After ("overloaded, retry") is a legitimate answer: the browser waits and sends the
+    request again, as the tablet's script does, and it is counted in `retried_503`. Every other answer
+    of 500 or above is a server error; times are kept of the answers below 400 to requests started at or
+    after `counting_from` (the loop's clock), and to every request of the kinds in `timed_throughout`."""
+
+    counting_from: float = 0.0
+    timed_throughout: tuple[str, ...] = ("login",)
+    statuses: dict[str, Counter[int]] = field(default_factory=dict)
+    times_ms: dict[str, list[float]] = field(default_factory=dict)
+    transport_errors: Counter[str] = field(default_factory=Counter)
+    server_errors: int = 0
+    retried_503: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, request: str, answer: Answer, started: float) -> None:
+        if answer.status is None:
+            self.transport_errors[f"{kind} {answer.error}"] += 1
+            self._sample(f"{request}: {answer.error} after {answer.ms:.0f} ms")
+            return
+        self.statuses.setdefault(kind, Counter())[answer.status] += 1
+        if answer.status >= 500:
+            self.server_errors += 1
+            self._sample(f"{request}: HTTP {answer.status} {_gist(answer.text)}")
+        elif answer.status < 400 and (started >= self.counting_from or kind in self.timed_throughout):
+            self.times_ms.setdefault(kind, []).append(answer.ms)
+
+    def _sample(self, text: str) -> None:
+        if len(self.samples) < SAMPLES:
+            self.samples.append(text)
+
+    def count(self, status: int) -> int:
+        """Answers with this status, over every kind."""
+        return sum(counter[status] for counter in self.statuses.values())
+
+    def p99_ms(self, kind: str) -> float:
+        return percentile(self.times_ms.get(kind, []), 0.99)
+
+    @property
+    def transport_error_count(self) -> int:
+        return sum(self.transport_errors.values())
+
+
+def _gist(text: str) -> str:
+    """What an answer says, in short: a page from its heading on, without tags; JSON as it is."""
+    if "<h1" in text:
+        text = re.sub(r"<[^>]*>", " ", text[text.index("<h1"):])
+    return " ".join(text.split())[:200]
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    """The pause a 503 asks for (None: not a 503 "retry later")."""
+    if response.status_code != 503 or "retry-after" not in response.headers:
+        return None
+    try:
+        return min(max(float(response.headers["retry-after"]), 0.0), RETRY_AFTER_MAX_S)
+    except ValueError:
+        return RETRY_AFTER_S
+
+
+class Browser:
+    """One person's browser on a running server: its own cookie jar and connection."""
+
+    def __init__(self, url: str, tally: Tally) -> None:
+        self.client = httpx.AsyncClient(base_url=url, timeout=30, headers={"Accept-Language": "en"})
+        self.tally = tally
+
+    async def __aenter__(self) -> Browser:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.client.aclose()
+
+    async def request(self, kind: str, method: str, path: str, **kwargs: Any) -> Answer:
+        """Send a request, again after each 503 with Retry-After, and note the final answer in the tally."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            try:
+                response = await self.client.request(method, path, **kwargs)
+            except httpx.HTTPError as error:
+                answer = Answer(None, (loop.time() - started) * 1000, error=type(error).__name__)
+                break
+            pause = _retry_after_s(response)
+            if pause is None or loop.time() - started > RETRY_FOR_S:
+                answer = Answer(response.status_code, (loop.time() - started) * 1000, response.text)
+                break
+            self.tally.retried_503 += 1
+            await asyncio.sleep(pause)  # the server said when to come back
+        self.tally.note(kind, f"{method} {path}", answer, started)
+        return answer
+
+    @property
+    def csrf_token(self) -> str:
+        return self.client.cookies.get(CSRF_COOKIE) or ""
+
+    async def log_in(self, email: str, password: str, *, kind: str = "login") -> Answer:
+        """Open the log-in page (it sets the CSRF cookie) and post the form; 303 when logged in."""
+        page = await self.request("login_page", "GET", "/login")
+        if page.status != 200:
+            return page
+        form = {"email": email, "password": password, "_csrf_token": self.csrf_token}
+        return await self.request(kind, "POST", "/login", data=form)
+
+    async def page(self, path: str, *, kind: str = "page") -> Answer:
+        return await self.request(kind, "GET", path)
+
+    async def post_form(self, kind: str, path: str, form: dict[str, str]) -> Answer:
+        """A form posted as the browser does without JavaScript (CSRF token field, redirects not followed)."""
+        return await self.request(kind, "POST", path, data={**form, "_csrf_token": self.csrf_token})
+
+    async def save(self, event: str, stage: str, save: Save) -> Answer:
+        """The tablet's save: PUT to the marks API with the session cookie and the CSRF header; 200 when recorded."""
+        path = f"/api/v1/events/{event}/skills/{save.skill}/stages/{stage}/marks/{save.competitor}/{save.aspect}"
+        headers = {CSRF_HEADER: self.csrf_token, "Accept": "application/json"}
+        return await self.request("save", "PUT", path, json=save.body(), headers=headers)
+
+
+def bad_login_emails(built: BuiltEvent, count: int, guesses: int) -> list[str]:
+    """`count` emails to try wrong passwords with: `guesses` times the first expert's (a guesser, throttled
+    after a few), the rest half other experts' and half unknown."""
+    others = count - guesses
+    known = [login.email for login in built.experts[1:others - others // 2 + 1]]
+    return [built.experts[0].email] * guesses + known + [f"nobody{n}@venue.example" for n in range(others // 2)]
+
+
+def server_log_errors(server: Server) -> Counter[str]:
+    """The exceptions the server logged (the last line of each traceback), by how often."""
+    found: Counter[str] = Counter()
+    for line in server.log.read_text(errors="replace").splitlines():
+        if line[:1].isalpha() and ":" in line and line.split(":", 1)[0].rsplit(".", 1)[-1].endswith(
+            ("Error", "Exception", "Timeout", "TimeoutError")
+        ):
+            found[line[:160]] += 1
+    return found
 
 
 async def lost_marks(database_url: str, acknowledged: list[Save]) -> int:

@@ -3,8 +3,8 @@
 `generated_scheme` makes a valid scheme (no errors, no warnings) of n aspects; `build_event` writes an
 event of many skills straight into a database: the schemes through `scoring.scheme.save_scheme` (as an
 import would), everything per mark (judge scores, measurements, locked forms) with bulk inserts, so
-that a world of millions of marks is ready in seconds. Experts can be given API tokens and user
-accounts for benchmarks that drive a running server.
+that a world of millions of marks is ready in seconds. Experts can be given user accounts with API
+tokens or a password (and organisers added) for benchmarks and tests that drive a running server.
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ class ExpertLogin:
     code: str
     email: str
     token: str
+    """Empty when the event was built without API tokens."""
     index: int
 
 
@@ -132,6 +133,8 @@ class BuiltEvent:
     aspects: list[tuple[str, str, str | None]]
     """(aspect code, kind, calculation) of the scheme every skill uses, in scheme order."""
     experts: list[ExpertLogin] = field(default_factory=list)
+    organisers: list[str] = field(default_factory=list)
+    """The organisers' emails (they log in with the event's password)."""
     scores: int = 0
     measurements: int = 0
 
@@ -166,11 +169,15 @@ async def build_event(
     judges: int = 3,
     marked: bool = True,
     tokens: bool = False,
+    password_hash: str | None = None,
+    organisers: int = 0,
 ) -> BuiltEvent:
     """An event with one final stage, `skills` skills of `competitors` competitors each, every skill
     with `scheme` and `experts` experts. `marked`: every judge scores every J aspect, every M aspect is
     measured and every form is locked (all competitors complete). `tokens`: each expert has a user
-    account and an API token."""
+    account and an API token. `password_hash` (one `competition.auth.hash_password` result: argon2 is
+    slow on purpose, so hash once): each expert has a user account with that password, and so do the
+    `organisers` organisers (`organiser{n}@bench.example`)."""
     now = dt.datetime.now(dt.UTC)
     async with session_factory(engine)() as session:
         event = Event(code=EVENT_CODE, name="Benchmark event", starts=dt.date(2027, 4, 26), ends=dt.date(2027, 4, 28))
@@ -216,12 +223,15 @@ async def build_event(
             for n in range(1, experts + 1):
                 email = f"expert{n}.skill{skill.code}@bench.example"
                 user_id = None
-                if tokens:
-                    user = User(email=email, role="expert", name=f"Expert {n} of {skill.code}", language="en")
+                if tokens or password_hash is not None:
+                    user = User(email=email, role="expert", name=f"Expert {n} of {skill.code}", language="en",
+                                password_hash=password_hash)
                     session.add(user)
                     await session.flush()
-                    token = "pod_" + secrets.token_urlsafe(32)
-                    session.add(ApiToken(user_id=user.id, digest=token_digest(token)))
+                    token = ""
+                    if tokens:
+                        token = "pod_" + secrets.token_urlsafe(32)
+                        session.add(ApiToken(user_id=user.id, digest=token_digest(token)))
                     built.experts.append(ExpertLogin(skill.code, f"E{skill.code}{n:02}", email, token, n - 1))
                     user_id = user.id
                 expert_rows.append({"event_id": event.id, "code": f"E{skill.code}{n:02}", "first_name": "Expert",
@@ -229,6 +239,12 @@ async def build_event(
                                     "skill_id": skill.id, "role": "chief_expert" if n == 1 else "expert",
                                     "user_id": user_id, "created_at": now, "updated_at": now})
         await _bulk(session, Expert, expert_rows)
+        if organisers:
+            assert password_hash is not None, "organisers log in with the password"
+            built.organisers = [f"organiser{n}@bench.example" for n in range(1, organisers + 1)]
+            session.add_all(User(email=email, role="organiser", name=f"Organiser {n}", language="en",
+                                 password_hash=password_hash)
+                            for n, email in enumerate(built.organisers, start=1))
         await session.commit()
         if marked:
             built.scores, built.measurements = await _mark_everything(session, event.id, judges, now)
