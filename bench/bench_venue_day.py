@@ -36,7 +36,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import REDIS_URL, Backend, figure, postgres_available, say, scratch_database, scratch_redis_prefix
+from bench.common import (
+    REDIS_URL,
+    Backend,
+    figure,
+    postgres_available,
+    say,
+    scratch_database,
+    scratch_redis_prefix,
+    steady_clients,
+)
 from bench.load import (
     EXPERTS_PER_SKILL,
     JUDGES,
@@ -228,11 +237,12 @@ async def venue_day(backend: Backend, password_hash: str) -> DayFigures:
                     say(f"{backend}: {len(built.experts)} experts and {len(built.organisers)} organisers log in "
                         f"over {LOGIN_SPREAD_S:.0f} s, then {SECONDS:.0f} s counted (+{WARM_UP_S:.0f} s warm-up); "
                         f"{workers} server process(es){', Redis' if redis else ''}")
-                    await asyncio.gather(
-                        *(_expert(server, built, login, day) for login in built.experts),
-                        *(_organiser(server, built, email, day) for email in built.organisers),
-                        _bad_logins(server, built, day),
-                    )
+                    with steady_clients():
+                        await asyncio.gather(
+                            *(_expert(server, built, login, day) for login in built.experts),
+                            *(_organiser(server, built, email, day) for email in built.organisers),
+                            _bad_logins(server, built, day),
+                        )
                 logged = server_log_errors(server).most_common()
         lost = await lost_marks(url, day.acknowledged)
     result = DayFigures(day.tally, seen, len(day.acknowledged), lost)

@@ -9,14 +9,15 @@ its keys afterwards.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -100,6 +101,21 @@ async def timed_ms(work: Callable[[], Awaitable[object]], runs: int, before: Cal
         await work()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+@contextmanager
+def steady_clients() -> Iterator[None]:
+    """No garbage-collector pauses in the measuring process while the block runs: the clients' own pauses
+    (100-200 ms for a full collection of a thousand sockets' objects) would be counted as the server's time.
+    What exists is frozen first; collecting resumes afterwards."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def percentile(values: Sequence[float], share: float) -> float:

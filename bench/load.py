@@ -36,10 +36,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy import select
 
-from bench.common import Backend, percentile, say, scratch_database
+from bench.common import Backend, percentile, say, scratch_database, steady_clients
 from bench.world import BuiltEvent, ExpertLogin, build_event, generated_scheme
 from competition.db import create_engine, session_factory
 from competition.models import Competitor, Expert
@@ -234,7 +235,8 @@ async def _watch(url: str, event: str, count: int, pipe: Connection) -> None:
         for _ in tasks:
             await ready.get()
     pipe.send(("connected", viewers.figures.connected, viewers.figures.mode))
-    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    with steady_clients():
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
     viewers.stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     if client is not None:
@@ -332,7 +334,8 @@ async def _expert(server: Server, built: BuiltEvent, login: ExpertLogin, saves: 
     headers = {"Authorization": f"Bearer {login.token}", "Accept-Language": "en"}
     loop = asyncio.get_running_loop()
     next_at = loop.time() + random.uniform(0, interval)
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as client:
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(base_url=server.url, headers=headers, timeout=timeout) as client:
         for save in saves:
             if next_at >= until:
                 break
@@ -343,9 +346,10 @@ async def _expert(server: Server, built: BuiltEvent, login: ExpertLogin, saves: 
             counted = loop.time() >= counting_from
             started = time.perf_counter()
             try:
-                response = await client.put(f"{base}/{save.competitor}/{save.aspect}", json=save.body())
-                outcome = "ok" if response.status_code == 200 else f"HTTP {response.status_code}"
-            except httpx.HTTPError as error:
+                async with client.put(f"{base}/{save.competitor}/{save.aspect}", json=save.body()) as response:
+                    await response.read()
+                    outcome = "ok" if response.status == 200 else f"HTTP {response.status}"
+            except (aiohttp.ClientError, TimeoutError) as error:
                 outcome = type(error).__name__
             elapsed = (time.perf_counter() - started) * 1000
             if outcome == "ok":
@@ -619,7 +623,8 @@ async def run_load(backend: Backend, *, seconds: float, rate: float, viewers: in
                 sampler = asyncio.ensure_future(_sample_rss(server, rss, rss_every, stop))
                 say(f"{backend}: {len(built.experts)} experts offering {rate:.0f} saves/s for "
                     f"{seconds:.0f} s (+{WARM_UP_S:.0f} s warm-up)")
-                save_figures = await offer_saves(server, built, seconds=seconds, rate=rate)
+                with steady_clients():
+                    save_figures = await offer_saves(server, built, seconds=seconds, rate=rate)
                 stop.set()
                 await sampler
             lost = await lost_marks(url, save_figures.acknowledged)

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from competition.db import upsert
+from competition.db import connected, upsert
 from competition.errors import Unavailable
 from competition.i18n import gettext as _
 from competition.models import ApiToken, Expert, ExpertRole, LoginAttempt, LoginSession, Role, Skill, User
@@ -148,7 +148,7 @@ class AuthMiddleware:
     async def _identify(self, scope: Scope) -> tuple[User | None, str | None]:
         token = bearer_token(scope)
         if token is not None:
-            async with self.engine.connect() as db:
+            async with connected(self.engine) as db:
                 row = (await db.execute(_USER_OF_TOKEN, {"digest": digest(token)})).one_or_none()
             user = _user_of(row) if row is not None else None
             if user is None or not user.is_active:
@@ -223,7 +223,7 @@ class LoginSessions(ServerSideSessionBackend):
         cookie = connection.cookies.get(self.config.key)
         if not cookie or cookie == "null":
             return {}
-        async with self.engine.connect() as db:
+        async with connected(self.engine) as db:
             found = (await db.execute(_SESSION, {"digest": digest(cookie), "now": _utcnow()})).one_or_none()
         if found is None:
             return {}

@@ -4,8 +4,9 @@ SQLite is a library inside this process, not a server: a statement on a local fi
 Through aiosqlite every statement is several hops to a worker thread and back, and each hop waits for
 the event loop to come round again: with a hundred requests in flight a save's dozen statements took
 tens of milliseconds, most of it queueing. So Podium's SQLite connections keep aiosqlite's interface
-(SQLAlchemy's async dialect) but run each call at once on the calling thread (`InlineSQLite`); only
-COMMIT, which waits for the disk (fsync), goes to a thread, so the loop serves others meanwhile.
+(SQLAlchemy's async dialect) but run each call at once on the calling thread (`InlineSQLite`), COMMIT
+with its wait for the disk too (half a millisecond on a laptop's SSD, and shared by a whole group of
+saves: see `competition.writer`).
 Writers never wait inside SQLite: they queue in `competition.writer`, whose BEGIN IMMEDIATE meets a
 lock held by another process with a short busy timeout and retries without blocking the loop.
 PostgreSQL (asyncpg) is a network server and is used as it is.
@@ -25,16 +26,24 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 __all__ = [
     "WRITE_OPTION",
     "AuditedBase",
     "Base",
+    "connected",
     "create_engine",
     "is_sqlite",
     "metadata",
+    "opened",
     "session_factory",
     "upsert",
 ]
@@ -77,7 +86,7 @@ class _RunAtOnce:
 
 
 class InlineSQLite(aiosqlite.Connection):
-    """aiosqlite's connection with every call run inline on the calling thread; COMMIT in a worker thread.
+    """aiosqlite's connection with every call run inline on the calling thread.
 
     Awaiting a call that has already finished does not yield to the event loop, so a transaction's
     statements run back to back. Connections are used by one session at a time (the pool sees to it),
@@ -90,8 +99,6 @@ class InlineSQLite(aiosqlite.Connection):
     def __await__(self) -> Any:
         return self._connect().__await__()  # no worker thread to start
 
-    async def commit(self) -> None:
-        await asyncio.to_thread(self._conn.commit)
 
 
 def _open_sqlite(path: str, *, uri: bool) -> sqlite3.Connection:
@@ -157,7 +164,23 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
-async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session for reading outside a request (commands, the board); it never writes."""
-    async with session_factory(engine)() as session:
+async def opened(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session, closed in this task when the block ends. (SQLAlchemy's own `async with` closes it in a
+    task of its own, to finish even if the caller is cancelled: that costs a turn of the event loop, on every
+    request; here closing does not wait for anything.)"""
+    session = sessions()
+    try:
         yield session
+    finally:
+        await session.close()
+
+
+@asynccontextmanager
+async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of the pool for a few statements, given back in this task (see `opened`)."""
+    connection = engine.connect()
+    await connection.start()
+    try:
+        yield connection
+    finally:
+        await connection.close()

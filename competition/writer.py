@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from competition import i18n
-from competition.db import WRITE_OPTION, session_factory
+from competition.db import WRITE_OPTION, opened, session_factory
 from competition.errors import Unavailable
 from competition.i18n import gettext as _
 
@@ -66,7 +66,9 @@ class Writer:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     queue: list[_Job] = field(default_factory=list)
-    draining: asyncio.Task[None] | None = None
+    writing: bool = False
+    carrying_on: asyncio.Future[None] | None = None
+    """The task that writes what an abnormally ended writer left queued."""
     sqlite: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,24 +80,35 @@ class Writer:
             return await self._alone(change)
         job = _Job(change, i18n.current_language.get(), asyncio.get_running_loop().create_future())
         self.queue.append(job)
-        if self.draining is None or self.draining.done():
-            self.draining = asyncio.ensure_future(self._drain())
-        return await job.future  # a caller that goes away leaves the queue as it is
+        if not self.writing:
+            await self._drain()  # nobody is writing: this caller writes, its change and whatever queued with it
+        return await job.future  # written by now, or by the writer it queued behind
 
     async def _alone(self, change: Change) -> Any:
-        async with self.sessions() as session:
+        async with opened(self.sessions) as session:
             await session.connection()
             result = await change(session)
             await session.commit()
             return result
 
     async def _drain(self) -> None:
-        """The queue's one consumer: a transaction for everything queued, until nothing is."""
-        while self.queue:
-            batch, self.queue[:] = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-            batch = [job for job in batch if not job.future.done()]  # the caller has gone: leave it
-            if batch:
-                await self._together(batch)
+        """Write until nothing is queued: a transaction for each batch. The writing caller's own task does it
+        (no task to wake, no turn of the event loop to wait for); should it end abnormally (the server
+        stopping), the changes it holds are refused as busy and another task carries on with the queue."""
+        self.writing = True
+        batch: list[_Job] = []
+        try:
+            while self.queue:
+                batch, self.queue[:] = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                batch = [job for job in batch if not job.future.done()]  # the caller has gone: leave it
+                if batch:
+                    await self._together(batch)
+        finally:
+            self.writing = False
+            for job in batch:
+                self._settle(job, error=Unavailable(_("The server is busy; try again in a moment.")))
+            if self.queue:
+                self.carrying_on = asyncio.ensure_future(self._drain())
 
     async def _together(self, batch: list[_Job]) -> None:
         """One transaction for the batch. Should any change of it be refused (or fail), the transaction is rolled
@@ -118,7 +131,7 @@ class Writer:
             self._settle(job, result=result)
 
     async def _transaction(self, batch: list[_Job]) -> list[Any]:
-        async with self.sessions() as session:
+        async with opened(self.sessions) as session:
             await self._begin(session)
             results = []
             for job in batch:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from competition import i18n
 from competition.config import LANGUAGES
+from competition.db import opened
 from competition.models import Event
 from competition.notify import Change
 from competition.web import template_environment
@@ -170,7 +171,7 @@ class BoardRenderer:
     async def _render(self, event_code: str, skills: set[str] | None = None) -> set[str]:
         """Render the event's board (or those skills' fragments) into this worker's cache."""
         async with self.locks[event_code]:
-            async with self.sessions() as session:
+            async with opened(self.sessions) as session:
                 event = await session.scalar(select(Event).where(Event.code == event_code))
                 if event is None:
                     self.boards.pop(event_code, None)

@@ -97,7 +97,7 @@ def _caller(request: Request[Any, Any, Any]) -> User:
 )
 async def api_record_mark(
     request: Request[Any, Any, Any],
-    db_engine: NamedDependency[AsyncEngine],
+    database: NamedDependency[AsyncEngine],
     event: FromPath[str],
     skill: FromPath[str],
     stage: FromPath[str],
@@ -110,7 +110,7 @@ async def api_record_mark(
     user = _caller(request)
     body = {"score": data.score, "value": data.value, "reason": data.reason}
     place = marking.StageCodes(event, skill, stage)  # looked up inside the save's transaction
-    outcome = await write(db_engine, marking.record_mark, place, user, competitor, aspect, body)
+    outcome = await write(database, marking.record_mark, place, user, competitor, aspect, body)
     document = outcome.document()
     return MarkDocument(
         competitor=document["competitor"], aspect=document["aspect"], status=document["status"], mark=document["mark"]
