@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 COALESCE_S = 1.0
 """Changes within this long of the first are rendered together: during marking a skill changes many
 times a second, its board once a second at most (each render is sent to every viewer)."""
-OFFERS_AT_ONCE = 100
-"""Viewers woken to send in one turn of the event loop: a change reaches a thousand viewers in ten turns,
+OFFERS_AT_ONCE = 50
+"""Viewers woken to send in one turn of the event loop: a change reaches a thousand viewers in twenty turns,
 with saves and pages served between them, instead of holding the loop for all thousand sends."""
 REFRESH = ""
 """Queued for a viewer that fell behind: send it the whole board."""
@@ -181,6 +181,12 @@ class BoardRenderer:
                     skills = None  # a new policy: everything is shown differently
                 facts = await event_facts(session, event, None if skills is None else sorted(skills))
             projected = project(facts, event.visibility)
+            rendered: dict[str, dict[str, str]] = defaultdict(dict)
+            for skill in projected:
+                for language in LANGUAGES:
+                    with i18n.language(language):
+                        rendered[language][skill.code] = self._fragment(event_code, skill, event.visibility)
+                await asyncio.sleep(0)  # a skill at a time: saves and pages are served between
             board.whole.clear()
             if skills is None:
                 board.fragments.clear()
@@ -191,10 +197,8 @@ class BoardRenderer:
                     b for b in projected if b.code not in {old.code for old in board.boards}
                 )
             board.policy, board.name = event.visibility, event.name
-            for language in LANGUAGES:
-                with i18n.language(language):
-                    for skill in projected:
-                        board.fragments[language][skill.code] = self._fragment(event_code, skill, board.policy)
+            for language, fragments in rendered.items():
+                board.fragments[language].update(fragments)
             self.boards[event_code] = board
             return {skill.code for skill in projected}
 
