@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -121,5 +121,12 @@ def format_number(value: Decimal | int | None, places: int = 2) -> str:
     """A mark with `places` decimals in local style (e.g. '87,42' in Latvian)."""
     if value is None:
         return ""
+    return _formatted(value, places, current_language.get())
+
+
+@lru_cache(maxsize=8192)
+def _formatted(value: Decimal | int, places: int, language: str) -> str:
+    """Babel's formatting, kept: a form shows the same few marks many times, and each costs a tenth of a millisecond."""
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return babel_format_decimal(value, format=pattern, locale=_locale(), decimal_quantization=True)
+    locale = Locale.parse({"lv": "lv_LV", "en": "en_GB"}.get(language, "lv_LV"))
+    return babel_format_decimal(value, format=pattern, locale=locale, decimal_quantization=True)

@@ -61,6 +61,7 @@ def template_environment(directory: Path = TEMPLATES_DIR) -> Environment:
         autoescape=select_autoescape(["html", "svg", "xml"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
+        auto_reload=False,  # templates are read once; asking the disk again on every include cost every page
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -1029,6 +1029,7 @@ async def set_judging_team_size(session: AsyncSession, place: MarkingPlace, acto
             )
         )
     await session.execute(update(MarkingScheme).where(MarkingScheme.id == place.scheme_id).values(judges=size))
+    await rules_changed(session, place.scheme_id)  # pages show the judging team size with the scheme
     await refresh_marks(session, place.skill, place.stage.id)  # a judgement is complete at another count now
     await audit.record(
         session,

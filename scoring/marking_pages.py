@@ -32,8 +32,15 @@ from competition.registration.services import code_is, get_event, get_skill, get
 from competition.writer import write
 from scoring import marking
 from scoring.cis_xlsx import write_marks_template
-from scoring.marking_views import aspect_column, build_form, days_of, expert_day
-from scoring.marks import StageMarks, load_stage_marks
+from scoring.marking_views import aspect_column, build_form, days_of, expert_day, status_labels
+from scoring.marks import (
+    CompetitorEntry,
+    StageMarks,
+    form_counts,
+    load_stage_marks,
+    stage_competitors,
+    stage_progress,
+)
 from scoring.marks_import import import_marks, summary
 from scoring.marks_workbook import read_marks, refuse
 from scoring.models import MarkingScheme, MarkingTeamMember, SubCriterion
@@ -52,7 +59,9 @@ class MarkingContext:
     stage: Stage
     place: marking.MarkingPlace
     scheme: MarkingScheme
-    marks: StageMarks
+    competitors: tuple[CompetitorEntry, ...]
+    marks: StageMarks | None
+    """What is recorded, where the page reads it (the day page counts in the database instead)."""
     user: User
     expert: Expert | None
     manager: bool
@@ -80,8 +89,13 @@ class MarkingContext:
             )
         )
 
+    @property
+    def recorded(self) -> StageMarks:
+        assert self.marks is not None, "this page reads no marks"
+        return self.marks
+
     def competitor(self, code: str) -> Any:
-        for competitor in self.marks.competitors:
+        for competitor in self.competitors:
             if competitor.code.upper() == code.strip().upper():
                 return competitor
         raise NotFound(
@@ -116,8 +130,13 @@ async def marking_context(
     skill: str,
     stage: str,
     competitor_ids: list[int] | None = None,
+    *,
+    sub_criterion: str | None = None,
+    marks: bool = True,
 ) -> MarkingContext:
-    """The context for the skill's experts, its Chief Expert and organisers; 401/403 for anyone else."""
+    """The context for the skill's experts, its Chief Expert and organisers; 401/403 for anyone else.
+
+    With `marks`, what is recorded (of those competitors and that sub-criterion, when given)."""
     user = current_user(request)
     if user is None:
         raise NotAuthorizedException(_("Please log in."))
@@ -130,8 +149,14 @@ async def marking_context(
         raise Forbidden(_("You are not an expert of skill %(skill)s.", skill=found_skill.code))
     place = await marking.place_of(session, found_event, found_skill, found_stage)
     scheme = await find_scheme(session, found_skill, found_stage)
-    marks = await load_stage_marks(session, found_skill, found_stage.id, competitor_ids)
-    assert scheme is not None and marks is not None  # place_of found the scheme
+    assert scheme is not None  # place_of found it
+    recorded = None
+    if marks:
+        recorded = await load_stage_marks(session, found_skill, found_stage.id, competitor_ids, sub_criterion)
+        assert recorded is not None
+        competitors = recorded.competitors
+    else:
+        competitors = tuple(await stage_competitors(session, found_skill.id, found_stage.id, competitor_ids))
     team: dict[int, set[int]] = defaultdict(set)
     rows = await session.execute(
         select(MarkingTeamMember.sub_criterion_id, MarkingTeamMember.expert_id)
@@ -141,7 +166,7 @@ async def marking_context(
     for sub_id, expert_id in rows:
         team[sub_id].add(expert_id)
     return MarkingContext(
-        found_event, found_skill, found_stage, place, scheme, marks, user, expert, manager, dict(team)
+        found_event, found_skill, found_stage, place, scheme, competitors, recorded, user, expert, manager, dict(team)
     )
 
 
@@ -196,16 +221,21 @@ class MarkingPages(Controller):
         day: FromQuery[str | None] = None,
     ) -> Template:
         """The expert's day: each sub-criterion with its progress and every competitor's form."""
-        context = await marking_context(db_session, request, event, skill, stage)
+        context = await marking_context(db_session, request, event, skill, stage, marks=False)
         days = days_of(context.scheme)
         chosen = day if day in days else None
+        place = context.place
+        ids = [c.id for c in context.competitors]
+        counts = await form_counts(db_session, place.scheme_id, place.judges, place.max_spread, ids)
+        progress = await stage_progress(db_session, context.skill, context.stage.id)
         return Template(
             "scoring/marking/day.html",
             context=context.base(
                 days=days,
                 day=chosen,
-                subs=expert_day(context.scheme, context.marks, context.expert, context.team, chosen),
-                progress=context.marks.progress(),
+                subs=expert_day(context.scheme, context.competitors, counts, context.expert, context.team, chosen),
+                status_labels=status_labels(),
+                progress=progress,
                 ready=context.place.ready,
                 crumbs=[
                     (_("My marking"), "/marking"),
@@ -242,11 +272,11 @@ class MarkingPages(Controller):
         refusal: PodiumError | None = None,
     ) -> Template:
         context = await marking_context(
-            session, request, event, skill, stage, await _form_ids(session, event, competitor)
+            session, request, event, skill, stage, await _form_ids(session, event, competitor), sub_criterion=sub
         )
         entry = context.competitor(competitor)
         found_sub = context.sub_criterion(sub)
-        view = build_form(context.marks, found_sub, entry, context.expert, context.team)
+        view = build_form(context.recorded, found_sub, entry, context.expert, context.team)
         if view.status == "conflict" and not context.manager:
             raise Forbidden(
                 _(
@@ -285,10 +315,11 @@ class MarkingPages(Controller):
         """The landscape view: one aspect for every competitor the expert may mark, in one row each."""
         context = await marking_context(db_session, request, event, skill, stage)
         wanted = aspect.strip().upper()
-        found = next(
-            (a for c in context.scheme.criteria for s in c.sub_criteria for a in s.aspects if a.code == wanted), None
+        sub, found = next(
+            ((s, a) for c in context.scheme.criteria for s in c.sub_criteria for a in s.aspects if a.code == wanted),
+            (None, None),
         )
-        if found is None:
+        if found is None or sub is None:
             raise NotFound(
                 _(
                     "Skill %(skill)s has no aspect %(code)s in stage %(stage)s.",
@@ -297,7 +328,6 @@ class MarkingPages(Controller):
                     stage=context.stage.code,
                 )
             )
-        sub = found.sub_criterion
         aspects = [a for c in context.scheme.criteria for s in c.sub_criteria for a in s.aspects]
         position = next(i for i, a in enumerate(aspects) if a.id == found.id)
         return Template(
@@ -305,7 +335,7 @@ class MarkingPages(Controller):
             context=context.base(
                 aspect=found,
                 sub=sub,
-                column=aspect_column(context.marks, sub, found, context.expert, context.team),
+                column=aspect_column(context.recorded, sub, found, context.expert, context.team),
                 previous=aspects[position - 1] if position > 0 else None,
                 next=aspects[position + 1] if position + 1 < len(aspects) else None,
                 crumbs=_crumbs(context, (_("%(aspect)s · all competitors", aspect=found.code), "")),
@@ -527,7 +557,7 @@ class MarkingPages(Controller):
         """The blank marks workbook of the stage: one row per competitor and aspect."""
         context = await marking_context(db_session, request, event, skill, stage)
         data = scheme_data_of(context.scheme)
-        people = [(c.code, c.name) for c in context.marks.competitors]
+        people = [(c.code, c.name) for c in context.competitors]
         content = await asyncio.to_thread(write_marks_template, data, people, context.place.judges)
         name = f"{context.event.code}-{context.skill.code}-{context.stage.code}-marks.xlsx"
         return Response(content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -8,13 +8,14 @@ are never offered (the server refuses them anyway, see `scoring.marking`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from competition.i18n import gettext as _
 from competition.models import Expert
 from scoring import rules
-from scoring.marks import AspectState, CompetitorEntry, Progress, StageMarks
+from scoring.marks import AspectState, CompetitorEntry, FormCounts, Progress, StageMarks
 from scoring.models import Aspect, MarkingScheme, SubCriterion
 
 # How a form stands for the expert looking at it, worst first.
@@ -26,6 +27,18 @@ DISAGREEMENT = "disagreement"
 COMPLETE = "complete"
 """Every aspect has a mark: ready to sign off."""
 LOCKED = "locked"
+
+
+def status_labels() -> dict[str, str]:
+    """What each form status reads as, in the current language (the day page shows hundreds of them)."""
+    return {
+        LOCKED: _("locked"),
+        COMPLETE: _("ready to sign off"),
+        DISAGREEMENT: _("judges disagree"),
+        IN_PROGRESS: _("in progress"),
+        CONFLICT: _("own institution"),
+        NOT_STARTED: _("not started"),
+    }
 
 
 @dataclass(frozen=True)
@@ -145,34 +158,53 @@ def on_marking_team(expert: Expert, sub: SubCriterion, team: Mapping[int, set[in
 
 def expert_day(
     scheme: MarkingScheme,
-    marks: StageMarks,
+    competitors: Sequence[CompetitorEntry],
+    counts: Mapping[tuple[int, int], FormCounts],
     expert: Expert | None,
     team: Mapping[int, set[int]],
     day: str | None = None,
 ) -> list[SubCriterionDay]:
-    """The expert's day: every sub-criterion (of that day of marking, when given) with its forms."""
+    """The expert's day: every sub-criterion (of that day of marking, when given) with its forms, from the
+    forms' counts (`marks.form_counts`)."""
     days = []
+    nothing = FormCounts()
     for criterion in scheme.criteria:
         for sub in criterion.sub_criteria:
             if day and (sub.day or "") != day:
                 continue
-            forms = [build_form(marks, sub, competitor, expert, team) for competitor in marks.competitors]
-            codes = [c.code for c in marks.competitors]
-            progress = _sub_progress(marks, sub, codes)
-            on_team = expert is None or on_marking_team(expert, sub, team)
-            statuses = [marks.state(code, aspect.code).status for code in codes for aspect in sub.aspects]
-            days.append(
-                SubCriterionDay(
-                    sub, on_team, progress, forms, statuses.count(rules.WAITING), statuses.count(rules.DISAGREEMENT)
-                )
+            forms = []
+            for competitor in competitors:
+                form = counts.get((competitor.id, sub.id), nothing)
+                conflict = expert is not None and expert.institution_id == competitor.institution_id
+                on_team = expert is not None and on_marking_team(expert, sub, team)
+                status = CONFLICT if conflict else counted_status(form, len(sub.aspects))
+                may_mark = on_team and not conflict and not form.locked
+                forms.append(FormView(sub, competitor, [], status, may_mark=may_mark))
+            of_sub = [counts.get((competitor.id, sub.id), nothing) for competitor in competitors]
+            progress = Progress(
+                sum(form.marked for form in of_sub),
+                len(competitors) * len(sub.aspects),
+                sum(form.locked for form in of_sub),
+                len(competitors),
             )
+            on_team = expert is None or on_marking_team(expert, sub, team)
+            waiting = sum(form.waiting for form in of_sub)
+            disagreements = sum(form.disagreements for form in of_sub)
+            days.append(SubCriterionDay(sub, on_team, progress, forms, waiting, disagreements))
     return days
 
 
-def _sub_progress(marks: StageMarks, sub: SubCriterion, codes: list[str]) -> Progress:
-    entered = sum(1 for code in codes for aspect in sub.aspects if marks.state(code, aspect.code).entered)
-    locked = sum(1 for code in codes if (code, sub.code) in marks.locked)
-    return Progress(entered, len(codes) * len(sub.aspects), locked, len(codes))
+def counted_status(counts: FormCounts, aspects: int) -> str:
+    """A form's status from its counts, as `form_status` gives it from its aspects' states."""
+    if counts.locked:
+        return LOCKED
+    if aspects and counts.marked >= aspects:
+        return COMPLETE
+    if counts.disagreements:
+        return DISAGREEMENT
+    if counts.started:
+        return IN_PROGRESS
+    return NOT_STARTED
 
 
 def days_of(scheme: MarkingScheme) -> list[str]:

@@ -18,8 +18,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from competition.db import upsert
@@ -83,7 +84,7 @@ class AspectState:
 
 def judged(rule: AspectRule, scores: Mapping[int, int], judges: int, max_spread: int) -> AspectState:
     """The state of a judgement aspect from the judges' scores so far (by expert id)."""
-    status, mark = rules.judgement_status(rule.max_mark, list(scores.values()), judges, max_spread)
+    status, mark = _judgement(rule.max_mark, tuple(sorted(scores.values())), judges, max_spread)
     return AspectState(rule.code, status, mark, scores=dict(scores))
 
 
@@ -91,14 +92,25 @@ def measured(rule: AspectRule, value: Decimal | None, reason: str = "", expert_i
     """The state of a measurement aspect from its recorded value (None: not recorded yet)."""
     if value is None:
         return AspectState(rule.code, rules.MISSING)
-    mark = rules.measurement_mark(
-        rule.max_mark,
-        rule.calculation or "pass_fail",
-        int(value) if rule.calculation in ("pass_fail", "number_completed", "choice") else value,
-        possible=rule.possible,
-        choices=rule.choices,
-    )
+    mark = _measurement(rule.max_mark, rule.calculation or "pass_fail", value, rule.possible, rule.choices)
     return AspectState(rule.code, rules.SAVED, mark, value=value, reason=reason, expert_id=expert_id)
+
+
+# A stage's forms repeat the same few combinations of max mark and scores thousands of times: the rule
+# book's answer for each is kept (the functions are pure, so keeping them changes nothing but the time).
+@lru_cache(maxsize=16384)
+def _judgement(
+    max_mark: Decimal, scores: tuple[int, ...], judges: int, max_spread: int
+) -> tuple[AspectStatus, Decimal | None]:
+    return rules.judgement_status(max_mark, scores, judges, max_spread)
+
+
+@lru_cache(maxsize=16384)
+def _measurement(
+    max_mark: Decimal, calculation: str, value: Decimal, possible: int | None, choices: tuple[rules.Choice, ...]
+) -> Decimal:
+    counted = int(value) if calculation in ("pass_fail", "number_completed", "choice") else value
+    return rules.measurement_mark(max_mark, calculation, counted, possible=possible, choices=choices)
 
 
 @dataclass(frozen=True)
@@ -325,9 +337,14 @@ async def scheme_rules(session: AsyncSession, scheme_id: int) -> tuple[list[Aspe
 
 
 async def load_stage_marks(
-    session: AsyncSession, skill: Skill, stage_id: int, competitor_ids: Iterable[int] | None = None
+    session: AsyncSession,
+    skill: Skill,
+    stage_id: int,
+    competitor_ids: Iterable[int] | None = None,
+    sub_criterion: str | None = None,
 ) -> StageMarks | None:
-    """The stage's marks for the skill (only those competitors, when given), or None without a scheme."""
+    """The stage's marks for the skill (only those competitors, and of that sub-criterion's aspects, when given),
+    or None without a scheme. The scheme's rules are all there either way."""
     scheme = (
         await session.execute(
             select(MarkingScheme.id, MarkingScheme.revision, MarkingScheme.status, MarkingScheme.judges).where(
@@ -344,10 +361,12 @@ async def load_stage_marks(
     by_id = {c.id: c.code for c in competitors}
     wanted = list(by_id)
 
+    marked = [rule for rule in aspects if sub_criterion is None or rule.sub_criterion == sub_criterion]
+    of_aspects = Aspect.id.in_([rule.id for rule in marked]) if sub_criterion is not None else true()
     score_rows = await session.execute(
         select(JudgeScore.aspect_id, JudgeScore.competitor_id, JudgeScore.expert_id, JudgeScore.score)
         .join(Aspect, Aspect.id == JudgeScore.aspect_id)
-        .where(Aspect.scheme_id == scheme_id, JudgeScore.competitor_id.in_(wanted))
+        .where(Aspect.scheme_id == scheme_id, JudgeScore.competitor_id.in_(wanted), of_aspects)
     )
     scores: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
     for aspect_id, competitor_id, expert_id, score in score_rows:
@@ -361,7 +380,7 @@ async def load_stage_marks(
             Measurement.expert_id,
         )
         .join(Aspect, Aspect.id == Measurement.aspect_id)
-        .where(Aspect.scheme_id == scheme_id, Measurement.competitor_id.in_(wanted))
+        .where(Aspect.scheme_id == scheme_id, Measurement.competitor_id.in_(wanted), of_aspects)
     )
     measurements = {(c, a): (Decimal(v), r or "", e) for a, c, v, r, e in measurement_rows}
     form_rows = await session.execute(
@@ -374,7 +393,7 @@ async def load_stage_marks(
     spread = event_spread if event_spread is not None else 1
     states: dict[tuple[str, str], AspectState] = {}
     for competitor_id, code in by_id.items():
-        for rule in aspects:
+        for rule in marked:
             key = (competitor_id, rule.id)
             if rule.is_judgement:
                 if key in scores:
@@ -451,6 +470,78 @@ _BUMP = (
 async def bump_revision(session: AsyncSession, scheme_id: int) -> None:
     """Mark the stage's marks as changed (in the change's own transaction)."""
     await (await session.connection()).execute(_BUMP, {"scheme": scheme_id})
+
+
+@dataclass(frozen=True)
+class FormCounts:
+    """How far one form (a sub-criterion of one competitor) has come, counted by the database."""
+
+    marked: int = 0
+    """Aspects with a mark (`keep_mark`)."""
+    started: int = 0
+    """Aspects with anything recorded: a judge's score or a measurement."""
+    waiting: int = 0
+    """Judgement aspects some of whose judges have not scored yet."""
+    disagreements: int = 0
+    locked: bool = False
+
+
+async def form_counts(
+    session: AsyncSession, scheme_id: int, judges: int, max_spread: int, competitor_ids: Iterable[int]
+) -> dict[tuple[int, int], FormCounts]:
+    """(competitor id, sub-criterion id) → `FormCounts` of every form of those competitors that has anything
+    recorded: what the expert's day page shows of hundreds of forms, without reading a mark. Judges' scores
+    count as `rules.judgement_status` says; `tests/integration/test_stage_marks.py` holds the two to the same
+    answer."""
+    ids = list(competitor_ids)
+    groups = (
+        select(
+            JudgeScore.aspect_id,
+            JudgeScore.competitor_id,
+            func.count().label("scores"),
+            (func.max(JudgeScore.score) - func.min(JudgeScore.score)).label("spread"),
+        )
+        .join(Aspect, Aspect.id == JudgeScore.aspect_id)
+        .where(Aspect.scheme_id == scheme_id, JudgeScore.competitor_id.in_(ids))
+        .group_by(JudgeScore.aspect_id, JudgeScore.competitor_id)
+        .subquery()
+    )
+    counts: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    judged_rows = await session.execute(
+        select(
+            groups.c.competitor_id,
+            Aspect.sub_criterion_id,
+            func.count(),
+            func.sum(case((groups.c.scores < judges, 1), else_=0)),
+            func.sum(case(((groups.c.scores >= judges) & (groups.c.spread > max_spread), 1), else_=0)),
+        )
+        .join(Aspect, Aspect.id == groups.c.aspect_id)
+        .group_by(groups.c.competitor_id, Aspect.sub_criterion_id)
+    )
+    for competitor_id, sub_id, started, waiting, disagreements in judged_rows:
+        form = counts[(competitor_id, sub_id)]
+        form["started"] += started
+        form["waiting"], form["disagreements"] = waiting or 0, disagreements or 0
+    for model, key in ((Measurement, "started"), (AspectMark, "marked")):
+        rows = await session.execute(
+            select(model.competitor_id, Aspect.sub_criterion_id, func.count())
+            .join(Aspect, Aspect.id == model.aspect_id)
+            .where(Aspect.scheme_id == scheme_id, model.competitor_id.in_(ids))
+            .group_by(model.competitor_id, Aspect.sub_criterion_id)
+        )
+        for competitor_id, sub_id, count in rows:
+            counts[(competitor_id, sub_id)][key] += count
+    locked = await session.execute(
+        select(Form.competitor_id, Form.sub_criterion_id)
+        .join(SubCriterion, SubCriterion.id == Form.sub_criterion_id)
+        .where(SubCriterion.scheme_id == scheme_id, Form.locked.is_(True), Form.competitor_id.in_(ids))
+    )
+    for competitor_id, sub_id in locked:
+        counts[(competitor_id, sub_id)]["locked"] = 1
+    return {
+        key: FormCounts(form["marked"], form["started"], form["waiting"], form["disagreements"], bool(form["locked"]))
+        for key, form in counts.items()
+    }
 
 
 _TAKING_PART = (

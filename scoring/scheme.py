@@ -8,9 +8,11 @@ for the pure rules).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -47,14 +49,48 @@ def full_scheme_query() -> tuple[ExecutableOption, ...]:
     )
 
 
+_SCHEME_NOW = select(
+    MarkingScheme.id,
+    MarkingScheme.rules_revision,
+    MarkingScheme.created_at,
+    MarkingScheme.status,
+    MarkingScheme.judges,
+).where(MarkingScheme.skill_id == bindparam("skill"), MarkingScheme.stage_id == bindparam("stage"))
+CACHED_SCHEMES = 128
+_schemes: OrderedDict[tuple[int, int], tuple[tuple[Any, ...], MarkingScheme]] = OrderedDict()
+"""(skill, stage) → the scheme as last read, with everything in it, while its rules revision is the same."""
+
+
+def forget_cached_schemes() -> None:
+    _schemes.clear()
+
+
 async def find_scheme(session: AsyncSession, skill: Skill, stage: Stage) -> MarkingScheme | None:
-    """The skill's scheme for the stage, with everything in it, or None."""
-    query = (
-        select(MarkingScheme)
-        .where(MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id)
-        .options(*full_scheme_query())
-    )
-    return (await session.scalars(query)).one_or_none()
+    """The skill's scheme for the stage, with everything in it, or None.
+
+    Pages of marking read it on every view (hundreds of aspects with their descriptors): it is read once per
+    revision of its rules (`MarkingScheme.rules_revision`, bumped by every change of its aspects, teams and
+    judging team) and kept, detached from any session, for reading only."""
+    now = (await session.execute(_SCHEME_NOW, {"skill": skill.id, "stage": stage.id})).one_or_none()
+    if now is None:
+        return None
+    key = (skill.id, stage.id)
+    cached = _schemes.get(key)
+    if cached is not None and cached[0] == tuple(now):
+        _schemes.move_to_end(key)
+        return cached[1]
+    scheme = await _full_scheme(session, now.id)
+    session.expunge(scheme)  # with its parts (cascade): no other request's session ever expires it
+    _schemes[key] = (tuple(now), scheme)
+    while len(_schemes) > CACHED_SCHEMES:
+        _schemes.popitem(last=False)
+    return scheme
+
+
+async def _full_scheme(session: AsyncSession, scheme_id: int) -> MarkingScheme:
+    """The scheme with everything in it, read now (also over what the session holds of it)."""
+    query = select(MarkingScheme).where(MarkingScheme.id == scheme_id).options(*full_scheme_query())
+    return (await session.scalars(query.execution_options(populate_existing=True))).one()
 
 
 async def get_scheme(session: AsyncSession, skill: Skill, stage: Stage) -> MarkingScheme:
@@ -100,7 +136,7 @@ async def save_scheme(
         .where(MarkingScheme.skill_id == skill.id, MarkingScheme.stage_id == stage.id)
         .with_for_update()
     )
-    old = await find_scheme(session, skill, stage) if old_id is not None else None
+    old = await _full_scheme(session, old_id) if old_id is not None else None
     if old is not None:
         if await has_marks(session, old.id):
             raise Conflict(
@@ -223,8 +259,9 @@ def scheme_data_of(scheme: MarkingScheme) -> SchemeData:
             scheme_data.CriterionData(code=c.code, name=c.name, mark=Decimal(c.mark)) for c in scheme.criteria
         ),
         sub_criteria=tuple(
-            scheme_data.SubCriterionData(code=s.code, criterion=s.criterion.code, name=s.name, day=s.day)
-            for s in sub_criteria
+            scheme_data.SubCriterionData(code=s.code, criterion=c.code, name=s.name, day=s.day)
+            for c in scheme.criteria
+            for s in c.sub_criteria
         ),
         aspects=tuple(
             scheme_data.AspectData(

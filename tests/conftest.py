@@ -146,9 +146,10 @@ def fresh_results_cache() -> Iterator[None]:
     """Each test's databases start from id 1 again, so no test may see another's cached results or rules."""
     from scoring.marking import forget_cached_rules
     from scoring.results import forget_cached_results
+    from scoring.scheme import forget_cached_schemes
 
-    forget_cached_results()
-    forget_cached_rules()
+    for forget in (forget_cached_results, forget_cached_rules, forget_cached_schemes):
+        forget()
     yield
-    forget_cached_results()
-    forget_cached_rules()
+    for forget in (forget_cached_results, forget_cached_rules, forget_cached_schemes):
+        forget()
